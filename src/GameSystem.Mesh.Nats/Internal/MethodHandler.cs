@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf;
+using Grpc.Core;
+using NATS.Client.Core;
+
+namespace GameSystem.Mesh.Nats.Internal;
+
+/// <summary>Serves one method: parses, runs the interceptors and the service, replies.</summary>
+internal abstract class MethodHandler(MeshMethod method, string subject)
+{
+    private static readonly object[] BoxedCodes = [.. Enumerable.Range(0, 17).Select(static i => (object)i)];
+
+    public MeshMethod Method { get; } = method;
+
+    public string Subject { get; } = subject;
+
+    public EndpointStats Stats { get; } = new();
+
+    public abstract bool IsStreaming { get; }
+
+    /// <summary>Runs the call; never throws (every failure becomes an error reply).</summary>
+    public abstract Task HandleAsync(ServiceRunner runner, NatsMsg<NatsMemoryOwner<byte>> msg);
+
+    protected static void RecordMetrics(MeshMethod method, long started, StatusCode code) =>
+        MeshTelemetry.ServerDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("rpc.method", method.Path),
+            new KeyValuePair<string, object?>("rpc.grpc.status_code", BoxedCodes[(int)code]));
+
+    protected static Activity? StartActivity(MeshMethod method, NatsHeaders? headers)
+    {
+        if (!MeshTelemetry.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityContext parent = default;
+        if (headers is not null && headers.TryGetValue(WireHeaders.TraceParent, out var traceParent))
+        {
+            headers.TryGetValue(WireHeaders.TraceState, out var traceState);
+            ActivityContext.TryParse(traceParent.ToString(), traceState.ToString(), isRemote: true, out parent);
+        }
+
+        var activity = MeshTelemetry.ActivitySource.StartActivity(method.Path.TrimStart('/'), ActivityKind.Server, parent);
+        activity?.SetTag("rpc.system", "nats-mesh");
+        activity?.SetTag("rpc.service", method.ServiceFullName);
+        activity?.SetTag("rpc.method", method.Name);
+        return activity;
+    }
+
+    /// <summary>What a request carries besides its body: deadline and metadata; or why it cannot run.</summary>
+    protected static RpcException? ReadRequestHeaders(MeshMethod method, NatsHeaders? headers, out DateTime deadline, out TimeSpan? timeout, out Metadata metadata)
+    {
+        deadline = DateTime.MaxValue;
+        timeout = null;
+        metadata = Metadata.Empty;
+        if (headers is null)
+        {
+            return null;
+        }
+
+        if (headers.TryGetValue(WireHeaders.Timeout, out var timeoutValue))
+        {
+            if (!GrpcTimeout.TryParse(timeoutValue.ToString(), out var t))
+            {
+                return new RpcException(new Status(StatusCode.InvalidArgument,
+                    $"{method.Path}: grpc-timeout '{timeoutValue}' is not a valid timeout (digits then one of H M S m u n)."));
+            }
+
+            timeout = t;
+            deadline = DateTime.UtcNow + t;
+        }
+
+        try
+        {
+            metadata = MetadataCodec.Read(headers);
+        }
+        catch (RpcException ex)
+        {
+            return ex;
+        }
+
+        return null;
+    }
+
+    protected static bool TryParse<TRequest>(MeshMethod method, Func<TRequest> parse, out TRequest request, out RpcException? error)
+        where TRequest : class, IMessage
+    {
+        try
+        {
+            request = parse();
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            request = null!;
+            error = new RpcException(new Status(StatusCode.InvalidArgument,
+                $"{method.Path}: the payload is not a valid {method.Descriptor.InputType.FullName} ({ex.Message})."));
+            return false;
+        }
+
+        if (method.FindMissingRequiredField(request) is { } missing)
+        {
+            error = MeshStatus.InvalidArgument(missing, $"is required by {method.Path}.");
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    /// <summary>Turns what a handler threw into the status the caller sees, without leaking internals.</summary>
+    protected static RpcException ToRpcException(Exception exception, MeshMethod method, ServiceRunner runner, CallCancellation cancellation)
+    {
+        switch (exception)
+        {
+            case RpcException rpc:
+                return rpc;
+            case OperationCanceledException when cancellation.IsCancellationRequested:
+                if (cancellation.ByClient)
+                {
+                    return new RpcException(new Status(StatusCode.Cancelled, $"{method.Path}: the caller cancelled the call."));
+                }
+
+                return runner.IsStopping
+                    ? new RpcException(new Status(StatusCode.Unavailable, $"{method.Path}: the service instance is shutting down; retry."))
+                    : new RpcException(new Status(StatusCode.DeadlineExceeded, $"{method.Path}: the deadline passed while the call ran."));
+            case NotImplementedException:
+                return new RpcException(new Status(StatusCode.Unimplemented, $"{method.Path} is not implemented."));
+            default:
+                var errorId = Guid.NewGuid().ToString("N")[..12];
+                Log.HandlerFailed(runner.Logger, exception, method.Path, errorId);
+                return new RpcException(new Status(StatusCode.Internal,
+                    string.Create(CultureInfo.InvariantCulture, $"{method.Path} failed with an internal error (error id {errorId}; the service log has the details).")));
+        }
+    }
+}
+
+internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
+    where TRequest : class, IMessage<TRequest>, new()
+    where TResponse : class, IMessage<TResponse>, new()
+{
+    private static readonly NatsHeaders SuccessHeaders = new() { [WireHeaders.ContentType] = WireHeaders.ProtobufContentType };
+    private readonly MeshMethod<TRequest, TResponse> _method;
+    private readonly MeshUnaryHandler<TRequest, TResponse> _pipeline;
+
+    public UnaryMethodHandler(MeshUnaryBinding<TRequest, TResponse> binding, string subject, IReadOnlyList<MeshServerInterceptor> interceptors)
+        : base(binding.TypedMethod, subject)
+    {
+        _method = binding.TypedMethod;
+
+        // The interceptor chain is composed once, not per call.
+        var pipeline = binding.Handler;
+        for (var i = interceptors.Count - 1; i >= 0; i--)
+        {
+            var interceptor = interceptors[i];
+            var next = pipeline;
+            pipeline = (request, context) => interceptor.UnaryAsync(request, context, next);
+        }
+
+        _pipeline = pipeline;
+    }
+
+    public override bool IsStreaming => false;
+
+    public override async Task HandleAsync(ServiceRunner runner, NatsMsg<NatsMemoryOwner<byte>> msg)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var replyTo = msg.ReplyTo!;
+        using var activity = StartActivity(_method, msg.Headers);
+        var code = StatusCode.OK;
+        string? error = null;
+        CallCancellation? cts = null;
+        string? callId = null;
+        try
+        {
+            TRequest request;
+            DateTime deadline;
+            using (var payload = msg.Data)
+            {
+                var headerError = ReadRequestHeaders(_method, msg.Headers, out deadline, out var timeout, out var metadata);
+                if (headerError is null && timeout is { } t && t <= TimeSpan.Zero)
+                {
+                    headerError = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
+                }
+
+                if (headerError is not null
+                    || !TryParse(_method, () => _method.ParseRequest(RawPayload.AsSequence(payload)), out request, out headerError))
+                {
+                    code = headerError!.StatusCode;
+                    error = headerError.Status.Detail;
+                    await runner.ReplyErrorAsync(replyTo, headerError, _method).ConfigureAwait(false);
+                    return;
+                }
+
+                cts = runner.CreateCallCancellation(timeout);
+                callId = runner.RegisterCancellable(msg.Headers, cts);
+                var context = new NatsServerCallContext(_method.Path, runner.Host, deadline, metadata, cts.Token);
+                TResponse response;
+                try
+                {
+                    if (DateTime.UtcNow >= deadline)
+                    {
+                        throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline passed before the call started; it was not run."));
+                    }
+
+                    response = await _pipeline(request, context).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    var rpc = ToRpcException(ex, _method, runner, cts);
+                    code = rpc.StatusCode;
+                    error = rpc.Status.Detail;
+                    activity?.SetStatus(ActivityStatusCode.Error, error);
+                    await runner.ReplyErrorAsync(replyTo, rpc, _method, context.TrailersIfAny).ConfigureAwait(false);
+                    return;
+                }
+
+                var headers = SuccessHeaders;
+                if (context.TrailersIfAny is { } trailers)
+                {
+                    headers = new NatsHeaders { [WireHeaders.ContentType] = WireHeaders.ProtobufContentType };
+                    MetadataCodec.Write(trailers, headers);
+                }
+
+                try
+                {
+                    await runner.Connection.PublishAsync(replyTo, response, headers, serializer: MessageSerializer<TResponse>.Instance).ConfigureAwait(false);
+                }
+                catch (NatsPayloadTooLargeException ex)
+                {
+                    code = StatusCode.ResourceExhausted;
+                    error = $"{_method.Path}: the response is larger than the NATS server's max_payload ({ex.Message}).";
+                    await runner.ReplyErrorAsync(replyTo, new RpcException(new Status(code, error)), _method).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // Only the reply itself can fail here (the connection went away).
+            code = StatusCode.Unavailable;
+            error = ex.Message;
+            Log.ReplyFailed(runner.Logger, ex, _method.Path);
+        }
+        finally
+        {
+            runner.Unregister(callId);
+            cts?.Dispose();
+            activity?.SetTag("rpc.grpc.status_code", (int)code);
+            Stats.Record(started, code, error);
+            RecordMetrics(_method, started, code);
+        }
+    }
+}

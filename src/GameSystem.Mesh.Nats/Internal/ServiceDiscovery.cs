@@ -1,0 +1,168 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using NATS.Client.Core;
+
+namespace GameSystem.Mesh.Nats.Internal;
+
+/// <summary>
+/// Answers the NATS Services API (ADR-32) for one service instance: <c>$SRV.PING</c>,
+/// <c>$SRV.INFO</c> and <c>$SRV.STATS</c>, each for all services, by name and by id, so
+/// that <c>nats micro ls</c> and any ADR-32 client list the mesh.
+/// </summary>
+internal sealed class ServiceDiscovery : IAsyncDisposable
+{
+    private readonly ServiceRunner _runner;
+    private readonly string _version;
+    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+    private readonly List<INatsSub<NatsMemoryOwner<byte>>> _subscriptions = [];
+    private readonly List<Task> _loops = [];
+
+    public ServiceDiscovery(ServiceRunner runner, string instanceId, string version)
+    {
+        _runner = runner;
+        _version = version;
+        InstanceId = instanceId;
+        Name = runner.Definition.Name;
+    }
+
+    public string Name { get; }
+
+    public string InstanceId { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var verb in new[] { "PING", "INFO", "STATS" })
+        {
+            foreach (var subject in new[] { $"$SRV.{verb}", $"$SRV.{verb}.{Name}", $"$SRV.{verb}.{Name}.{InstanceId}" })
+            {
+                var sub = await _runner.Connection.SubscribeCoreAsync(subject, serializer: RawPayload.Deserializer, cancellationToken: cancellationToken).ConfigureAwait(false);
+                _subscriptions.Add(sub);
+                _loops.Add(AnswerAsync(sub, verb));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var sub in _subscriptions)
+        {
+            await sub.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_loops).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task AnswerAsync(INatsSub<NatsMemoryOwner<byte>> sub, string verb)
+    {
+        await foreach (var msg in sub.Msgs.ReadAllAsync().ConfigureAwait(false))
+        {
+            msg.Data.Dispose();
+            if (string.IsNullOrEmpty(msg.ReplyTo))
+            {
+                continue;
+            }
+
+            var body = new ArrayBufferWriter<byte>(1024);
+            using (var json = new Utf8JsonWriter(body))
+            {
+                switch (verb)
+                {
+                    case "PING":
+                        WriteIdentity(json, "io.nats.micro.v1.ping_response");
+                        break;
+                    case "INFO":
+                        WriteInfo(json);
+                        break;
+                    default:
+                        WriteStats(json);
+                        break;
+                }
+
+                json.WriteEndObject();
+            }
+
+            try
+            {
+                await _runner.Connection.PublishAsync(msg.ReplyTo, body.WrittenMemory.ToArray(), serializer: BytesSerializer.Instance).ConfigureAwait(false);
+            }
+            catch (NatsException ex)
+            {
+                Log.ReplyFailed(_runner.Logger, ex, $"$SRV.{verb}");
+            }
+        }
+    }
+
+    private void WriteIdentity(Utf8JsonWriter json, string type)
+    {
+        json.WriteStartObject();
+        json.WriteString("type", type);
+        json.WriteString("name", Name);
+        json.WriteString("id", InstanceId);
+        json.WriteString("version", _version);
+        json.WriteStartObject("metadata");
+        json.WriteString("proto_service", _runner.Definition.FullName);
+        json.WriteString("proto_file", _runner.Definition.Descriptor.File.Name);
+        json.WriteEndObject();
+    }
+
+    private void WriteInfo(Utf8JsonWriter json)
+    {
+        WriteIdentity(json, "io.nats.micro.v1.info_response");
+        json.WriteString("description", $"GameSystem mesh service {_runner.Definition.FullName}");
+        json.WriteStartArray("endpoints");
+        foreach (var handler in _runner.Handlers)
+        {
+            var method = handler.Method;
+            json.WriteStartObject();
+            json.WriteString("name", method.Name);
+            json.WriteString("subject", handler.Subject);
+            json.WriteString("queue_group", _runner.QueueGroup);
+            json.WriteStartObject("metadata");
+            json.WriteString("rpc", method.Path);
+            json.WriteString("request_type", method.Descriptor.InputType.FullName);
+            json.WriteString("response_type", method.Descriptor.OutputType.FullName);
+            json.WriteString("streaming", handler.IsStreaming ? "server" : "unary");
+            json.WriteString("idempotency", method.Idempotency switch
+            {
+                Google.Protobuf.Reflection.MethodOptions.Types.IdempotencyLevel.NoSideEffects => "NO_SIDE_EFFECTS",
+                Google.Protobuf.Reflection.MethodOptions.Types.IdempotencyLevel.Idempotent => "IDEMPOTENT",
+                _ => "IDEMPOTENCY_UNKNOWN",
+            });
+            if (method.DefaultTimeout is { } timeout)
+            {
+                json.WriteString("default_timeout_ms", ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private void WriteStats(Utf8JsonWriter json)
+    {
+        WriteIdentity(json, "io.nats.micro.v1.stats_response");
+        json.WriteString("started", _started.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
+        json.WriteStartArray("endpoints");
+        foreach (var handler in _runner.Handlers)
+        {
+            var stats = handler.Stats;
+            var requests = stats.Requests;
+            var total = stats.ProcessingNanoseconds;
+            json.WriteStartObject();
+            json.WriteString("name", handler.Method.Name);
+            json.WriteString("subject", handler.Subject);
+            json.WriteString("queue_group", _runner.QueueGroup);
+            json.WriteNumber("num_requests", requests);
+            json.WriteNumber("num_errors", stats.Errors);
+            json.WriteString("last_error", stats.LastError);
+            json.WriteNumber("processing_time", total);
+            json.WriteNumber("average_processing_time", requests == 0 ? 0 : total / requests);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+}

@@ -1,0 +1,305 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace GameSystem.Mesh.Nats.Internal;
+
+/// <summary>
+/// Serves one service in this process: one queue subscription on the service's wildcard
+/// subject, routing by the last token, with its own bounded concurrency. NATS.Net's
+/// Services endpoints run one message at a time; here every accepted call runs at once
+/// on the thread pool, up to the limit, and the rest are shed.
+/// </summary>
+internal sealed class ServiceRunner : IAsyncDisposable
+{
+    private readonly FrozenDictionary<string, MethodHandler> _handlers;
+    private readonly FrozenDictionary<string, MethodHandler>.AlternateLookup<ReadOnlySpan<char>> _byName;
+    private readonly ConcurrentDictionary<string, CallCancellation> _cancellable = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly MeshServerOptions _options;
+    private readonly int _maxRequestBytes;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private INatsSub<NatsMemoryOwner<byte>>? _requests;
+    private INatsSub<NatsMemoryOwner<byte>>? _cancels;
+    private Task? _receiving;
+    private Task? _receivingCancels;
+    private int _unaryInFlight;
+    private int _streamsInFlight;
+    private volatile bool _stopping;
+
+    public ServiceRunner(INatsConnection connection, MeshServiceDefinition definition, MeshServerOptions options, ILogger logger)
+    {
+        Connection = connection;
+        Definition = definition;
+        Logger = logger;
+        _options = options;
+        Subject = MeshSubjects.ServiceWildcard(options.SubjectPrefix, definition.FullName);
+        QueueGroup = MeshSubjects.QueueGroup(definition.FullName);
+        _maxRequestBytes = options.MaxRequestBytes ?? int.MaxValue;
+        var factory = new HandlerFactory(options);
+        _handlers = definition.Methods.ToFrozenDictionary(b => b.Method.Name, b => b.Accept(factory), StringComparer.Ordinal);
+        _byName = _handlers.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public INatsConnection Connection { get; }
+
+    public MeshServiceDefinition Definition { get; }
+
+    public ILogger Logger { get; }
+
+    public string Subject { get; }
+
+    public string QueueGroup { get; }
+
+    public string Host => Connection.ServerInfo?.Host ?? "nats";
+
+    public bool IsStopping => _stopping;
+
+    public IEnumerable<MethodHandler> Handlers => Definition.Methods.Select(m => _handlers[m.Method.Name]);
+
+    public int InFlight => Volatile.Read(ref _unaryInFlight) + Volatile.Read(ref _streamsInFlight);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _requests = await Connection.SubscribeCoreAsync(Subject, QueueGroup, RawPayload.Deserializer, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _cancels = await Connection.SubscribeCoreAsync(MeshSubjects.Cancel(_options.SubjectPrefix, Definition.FullName), serializer: RawPayload.Deserializer, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _receiving = ReceiveAsync(_requests);
+        _receivingCancels = ReceiveCancelsAsync(_cancels);
+    }
+
+    /// <summary>Stops taking calls, waits for those in flight up to the shutdown timeout, then cancels the rest.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        if (_requests is not null)
+        {
+            // Unsubscribing first means no new call reaches this instance; NATS routes
+            // the queue group's traffic to the other instances.
+            await _requests.UnsubscribeAsync().ConfigureAwait(false);
+        }
+
+        if (_receiving is not null)
+        {
+            await _receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (InFlight > 0)
+        {
+            Log.Draining(Logger, InFlight);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.ShutdownTimeout);
+            try
+            {
+                await _drained.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Log.DrainTimedOut(Logger, InFlight);
+                await _abort.CancelAsync().ConfigureAwait(false);
+                await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        if (_cancels is not null)
+        {
+            await _cancels.UnsubscribeAsync().ConfigureAwait(false);
+        }
+
+        if (_receivingCancels is not null)
+        {
+            await _receivingCancels.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stopping)
+        {
+            _stopping = true;
+            await _abort.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (_requests is not null)
+        {
+            await _requests.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_cancels is not null)
+        {
+            await _cancels.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _abort.Dispose();
+    }
+
+    public CallCancellation CreateCallCancellation(TimeSpan? timeout) => new(timeout, _abort.Token);
+
+    public string? RegisterCancellable(NatsHeaders? headers, CallCancellation cts)
+    {
+        if (headers is null || !headers.TryGetValue(WireHeaders.CallId, out var id))
+        {
+            return null;
+        }
+
+        var callId = id.ToString();
+        _cancellable[callId] = cts;
+        return callId;
+    }
+
+    public void Unregister(string? callId)
+    {
+        if (callId is not null)
+        {
+            _cancellable.TryRemove(callId, out _);
+        }
+    }
+
+    public ValueTask ReplyErrorAsync(string replyTo, RpcException error, MeshMethod? method, Metadata? trailers = null)
+    {
+        _ = method;
+        var merged = trailers;
+        if (error.Trailers.Count > 0)
+        {
+            merged = error.Trailers;
+            if (trailers is not null)
+            {
+                merged = [.. trailers, .. error.Trailers];
+            }
+        }
+
+        return Connection.PublishAsync(
+            replyTo,
+            StatusCodec.ErrorBody(error.Status, merged),
+            StatusCodec.ErrorHeaders(error.Status, merged),
+            serializer: BytesSerializer.Instance);
+    }
+
+    private async Task ReceiveAsync(INatsSub<NatsMemoryOwner<byte>> subscription)
+    {
+        var reader = subscription.Msgs;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var msg))
+            {
+                await AcceptAsync(msg).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask AcceptAsync(NatsMsg<NatsMemoryOwner<byte>> msg)
+    {
+        if (string.IsNullOrEmpty(msg.ReplyTo))
+        {
+            msg.Data.Dispose();
+            Log.NoReplySubject(Logger, msg.Subject);
+            return;
+        }
+
+        var subject = msg.Subject.AsSpan();
+        var methodName = subject[(subject.LastIndexOf('.') + 1)..];
+        if (!_byName.TryGetValue(methodName, out var handler))
+        {
+            msg.Data.Dispose();
+            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.Unimplemented,
+                $"{Definition.FullName} has no method '{methodName}'; it has {string.Join(", ", _handlers.Keys.Order(StringComparer.Ordinal))}."))).ConfigureAwait(false);
+            return;
+        }
+
+        if (msg.Size > _maxRequestBytes)
+        {
+            msg.Data.Dispose();
+            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{handler.Method.Path}: the request is {msg.Size} bytes; this service accepts at most {_maxRequestBytes}."))).ConfigureAwait(false);
+            return;
+        }
+
+        if (!TryEnter(handler.IsStreaming))
+        {
+            msg.Data.Dispose();
+            var limit = handler.IsStreaming ? _options.MaxConcurrentStreams : _options.MaxConcurrentCalls;
+            MeshTelemetry.ShedCalls.Add(1, new KeyValuePair<string, object?>("rpc.method", handler.Method.Path));
+            Log.Shedding(Logger, Definition.FullName, limit, handler.Method.Path);
+            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{Definition.FullName} is at its limit of {limit} concurrent {(handler.IsStreaming ? "streams" : "calls")} on this instance; retry with backoff."))).ConfigureAwait(false);
+            return;
+        }
+
+        // Off the receive loop, so a slow or CPU-bound handler never holds up the next message.
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Runner.RunAsync(state.Handler, state.Msg), (Runner: this, Handler: handler, Msg: msg), preferLocal: false);
+    }
+
+    private async void RunAsync(MethodHandler handler, NatsMsg<NatsMemoryOwner<byte>> msg)
+    {
+        try
+        {
+            await handler.HandleAsync(this, msg).ConfigureAwait(false);
+        }
+        finally
+        {
+            Exit(handler.IsStreaming);
+        }
+    }
+
+    private bool TryEnter(bool streaming)
+    {
+        ref var counter = ref streaming ? ref _streamsInFlight : ref _unaryInFlight;
+        var limit = streaming ? _options.MaxConcurrentStreams : _options.MaxConcurrentCalls;
+        if (Interlocked.Increment(ref counter) > limit)
+        {
+            Interlocked.Decrement(ref counter);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void Exit(bool streaming)
+    {
+        ref var counter = ref streaming ? ref _streamsInFlight : ref _unaryInFlight;
+        Interlocked.Decrement(ref counter);
+        if (_stopping && InFlight == 0)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    private async ValueTask SafeReplyErrorAsync(string replyTo, RpcException error)
+    {
+        try
+        {
+            await ReplyErrorAsync(replyTo, error, null).ConfigureAwait(false);
+        }
+        catch (NatsException ex)
+        {
+            Log.ReplyFailed(Logger, ex, Definition.FullName);
+        }
+    }
+
+    private async Task ReceiveCancelsAsync(INatsSub<NatsMemoryOwner<byte>> subscription)
+    {
+        await foreach (var msg in subscription.Msgs.ReadAllAsync().ConfigureAwait(false))
+        {
+            msg.Data.Dispose();
+            if (msg.Headers is not null && msg.Headers.TryGetValue(WireHeaders.CallId, out var id)
+                && _cancellable.TryGetValue(id.ToString(), out var cts))
+            {
+                cts.CancelByClient();
+            }
+        }
+    }
+
+    private sealed class HandlerFactory(MeshServerOptions options) : IMeshBindingVisitor<MethodHandler>
+    {
+        public MethodHandler VisitUnary<TRequest, TResponse>(MeshUnaryBinding<TRequest, TResponse> binding)
+            where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
+            where TResponse : class, Google.Protobuf.IMessage<TResponse>, new() =>
+            new UnaryMethodHandler<TRequest, TResponse>(binding, MeshSubjects.For(options.SubjectPrefix, binding.Method), options.Interceptors);
+
+        public MethodHandler VisitServerStreaming<TRequest, TResponse>(MeshServerStreamingBinding<TRequest, TResponse> binding)
+            where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
+            where TResponse : class, Google.Protobuf.IMessage<TResponse>, new() =>
+            new StreamMethodHandler<TRequest, TResponse>(binding, MeshSubjects.For(options.SubjectPrefix, binding.Method), options.Interceptors);
+    }
+}

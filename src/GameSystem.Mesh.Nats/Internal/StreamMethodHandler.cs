@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Globalization;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Primitives;
+using NATS.Client.Core;
+
+namespace GameSystem.Mesh.Nats.Internal;
+
+/// <summary>
+/// Serves one server-streaming method: opens a control inbox, sends the handler's
+/// messages in order within the client's credit, exchanges heartbeats, and ends with the
+/// final status and the count.
+/// </summary>
+internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
+    where TRequest : class, IMessage<TRequest>, new()
+    where TResponse : class, IMessage<TResponse>, new()
+{
+    private const int MaxWindow = 4096;
+    private static readonly TimeSpan MinHeartbeat = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxHeartbeat = TimeSpan.FromMinutes(1);
+    private readonly MeshMethod<TRequest, TResponse> _method;
+    private readonly MeshServerStreamingHandler<TRequest, TResponse> _pipeline;
+
+    public StreamMethodHandler(MeshServerStreamingBinding<TRequest, TResponse> binding, string subject, IReadOnlyList<MeshServerInterceptor> interceptors)
+        : base(binding.TypedMethod, subject)
+    {
+        _method = binding.TypedMethod;
+        var pipeline = binding.Handler;
+        for (var i = interceptors.Count - 1; i >= 0; i--)
+        {
+            var interceptor = interceptors[i];
+            var next = pipeline;
+            pipeline = (request, context) => interceptor.ServerStreamingAsync(request, context, next);
+        }
+
+        _pipeline = pipeline;
+    }
+
+    public override bool IsStreaming => true;
+
+    public override async Task HandleAsync(ServiceRunner runner, NatsMsg<NatsMemoryOwner<byte>> msg)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var replyTo = msg.ReplyTo!;
+        using var activity = StartActivity(_method, msg.Headers);
+        var code = StatusCode.OK;
+        string? error = null;
+        try
+        {
+            TRequest request;
+            RpcException? rejection;
+            DateTime deadline;
+            TimeSpan? timeout;
+            Metadata metadata;
+            using (var payload = msg.Data)
+            {
+                rejection = ReadRequestHeaders(_method, msg.Headers, out deadline, out timeout, out metadata);
+                if (rejection is null && timeout is { } t && t <= TimeSpan.Zero)
+                {
+                    rejection = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
+                }
+
+                if (rejection is null)
+                {
+                    TryParse(_method, () => _method.ParseRequest(RawPayload.AsSequence(payload)), out request, out rejection);
+                }
+                else
+                {
+                    request = null!;
+                }
+            }
+
+            if (rejection is not null)
+            {
+                code = rejection.StatusCode;
+                error = rejection.Status.Detail;
+                await runner.ReplyErrorAsync(replyTo, rejection, _method).ConfigureAwait(false);
+                return;
+            }
+
+            var window = Math.Clamp(ReadInt(msg.Headers, WireHeaders.Window, 16), 1, MaxWindow);
+            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(ReadInt(msg.Headers, WireHeaders.Heartbeat, 5000), MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
+            (code, error) = await RunStreamAsync(runner, replyTo, request, deadline, timeout, metadata, window, heartbeat).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            code = StatusCode.Unavailable;
+            error = ex.Message;
+            Log.ReplyFailed(runner.Logger, ex, _method.Path);
+        }
+        finally
+        {
+            activity?.SetTag("rpc.grpc.status_code", (int)code);
+            Stats.Record(started, code, error);
+            RecordMetrics(_method, started, code);
+        }
+    }
+
+    private async Task<(StatusCode Code, string? Error)> RunStreamAsync(
+        ServiceRunner runner, string replyTo, TRequest request, DateTime deadline, TimeSpan? timeout, Metadata metadata, int window, TimeSpan heartbeat)
+    {
+        var connection = runner.Connection;
+        using var cts = runner.CreateCallCancellation(timeout);
+        using var credit = new SemaphoreSlim(window, int.MaxValue);
+        var control = connection.NewInbox();
+        var controlSub = await connection.SubscribeCoreAsync(control, serializer: RawPayload.Deserializer).ConfigureAwait(false);
+        await using var controlSubScope = controlSub.ConfigureAwait(false);
+        var lastHeard = Stopwatch.GetTimestamp();
+        var lastSent = Stopwatch.GetTimestamp();
+        var clientGone = false;
+
+        await connection.PublishAsync(replyTo, headers: new NatsHeaders
+        {
+            [WireHeaders.Stream] = WireHeaders.StreamOpen,
+            [WireHeaders.Control] = control,
+        }).ConfigureAwait(false);
+
+        // Control messages: credit, heartbeats and cancellation from the client.
+        var controlLoop = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var message in controlSub.Msgs.ReadAllAsync(cts.Token).ConfigureAwait(false))
+                {
+                    message.Data.Dispose();
+                    Volatile.Write(ref lastHeard, Stopwatch.GetTimestamp());
+                    switch (Header(message.Headers, WireHeaders.Stream))
+                    {
+                        case WireHeaders.StreamCredit:
+                            var granted = ReadInt(message.Headers, WireHeaders.Credit, 0);
+                            if (granted > 0)
+                            {
+                                credit.Release(Math.Min(granted, MaxWindow));
+                            }
+
+                            break;
+                        case WireHeaders.StreamCancel:
+                            cts.CancelByClient();
+                            break;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
+        // Liveness both ways: our idle heartbeats, and the client's, whose absence for three
+        // intervals ends the stream.
+        var liveness = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(heartbeat);
+            var heartbeatHeaders = new NatsHeaders { [WireHeaders.Stream] = WireHeaders.StreamHeartbeat };
+            try
+            {
+                while (await timer.WaitForNextTickAsync(cts.Token).ConfigureAwait(false))
+                {
+                    if (Stopwatch.GetElapsedTime(Volatile.Read(ref lastHeard)) > heartbeat * 3)
+                    {
+                        clientGone = true;
+                        Log.StreamClientGone(runner.Logger, _method.Path);
+                        await cts.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+
+                    if (Stopwatch.GetElapsedTime(Volatile.Read(ref lastSent)) >= heartbeat)
+                    {
+                        await connection.PublishAsync(replyTo, headers: heartbeatHeaders, cancellationToken: cts.Token).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
+        var context = new NatsServerCallContext(_method.Path, runner.Host, deadline, metadata, cts.Token);
+        long sent = 0;
+        RpcException? failure = null;
+        try
+        {
+            await foreach (var item in _pipeline(request, context).WithCancellation(cts.Token).ConfigureAwait(false))
+            {
+                await credit.WaitAsync(cts.Token).ConfigureAwait(false);
+                sent++;
+                await connection.PublishAsync(replyTo, item, new NatsHeaders
+                {
+                    [WireHeaders.Sequence] = sent.ToString(CultureInfo.InvariantCulture),
+                    [WireHeaders.ContentType] = WireHeaders.ProtobufContentType,
+                }, serializer: MessageSerializer<TResponse>.Instance).ConfigureAwait(false);
+                Volatile.Write(ref lastSent, Stopwatch.GetTimestamp());
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ToRpcException(ex, _method, runner, cts);
+        }
+        finally
+        {
+            await cts.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(controlLoop, liveness).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (clientGone)
+        {
+            return (StatusCode.Cancelled, "client stopped sending heartbeats");
+        }
+
+        var end = failure is null
+            ? new NatsHeaders()
+            : StatusCodec.ErrorHeaders(failure.Status, MergeTrailers(context.TrailersIfAny, failure.Trailers));
+        end[WireHeaders.Stream] = WireHeaders.StreamEnd;
+        end[WireHeaders.Count] = sent.ToString(CultureInfo.InvariantCulture);
+        if (failure is null)
+        {
+            if (context.TrailersIfAny is { } trailers)
+            {
+                MetadataCodec.Write(trailers, end);
+            }
+
+            await connection.PublishAsync(replyTo, headers: end).ConfigureAwait(false);
+            return (StatusCode.OK, null);
+        }
+
+        await connection.PublishAsync(replyTo, StatusCodec.ErrorBody(failure.Status, failure.Trailers), end, serializer: BytesSerializer.Instance).ConfigureAwait(false);
+        return (failure.StatusCode, failure.Status.Detail);
+    }
+
+    private static Metadata? MergeTrailers(Metadata? first, Metadata second)
+    {
+        if (first is null)
+        {
+            return second;
+        }
+
+        var merged = new Metadata();
+        foreach (var entry in first)
+        {
+            merged.Add(entry);
+        }
+
+        foreach (var entry in second)
+        {
+            merged.Add(entry);
+        }
+
+        return merged;
+    }
+
+    private static string? Header(NatsHeaders? headers, string name) =>
+        headers is not null && headers.TryGetValue(name, out var value) ? value.ToString() : null;
+
+    private static int ReadInt(NatsHeaders? headers, string name, int fallback) =>
+        headers is not null && headers.TryGetValue(name, out StringValues value)
+            && int.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+            ? parsed
+            : fallback;
+}

@@ -1,0 +1,45 @@
+namespace GameSystem.Mesh.Nats.Internal;
+
+/// <summary>Header names and values of the wire protocol (docs/wire-protocol.md).</summary>
+internal static class WireHeaders
+{
+    public const string ContentType = "Content-Type";
+    public const string ProtobufContentType = "application/protobuf";
+    public const string StatusContentType = "application/protobuf; proto=google.rpc.Status";
+
+    // ADR-32 error headers: numeric gRPC status code and its message.
+    public const string ErrorCode = "Nats-Service-Error-Code";
+    public const string ErrorMessage = "Nats-Service-Error";
+
+    public const string Timeout = "grpc-timeout";
+    public const string TraceParent = "traceparent";
+    public const string TraceState = "tracestate";
+
+    // Server streaming.
+    public const string Stream = "Gs-Stream";
+    public const string Sequence = "Gs-Seq";
+    public const string Count = "Gs-Count";
+    public const string Control = "Gs-Control";
+    public const string Credit = "Gs-Credit";
+    public const string Window = "Gs-Window";
+    public const string Heartbeat = "Gs-Heartbeat";
+
+    public const string StreamOpen = "open";
+    public const string StreamEnd = "end";
+    public const string StreamHeartbeat = "heartbeat";
+    public const string StreamCredit = "credit";
+    public const string StreamCancel = "cancel";
+
+    // Id of a unary call its caller may cancel; a cancel notice names it.
+    public const string CallId = "Gs-Call-Id";
+
+    /// <summary>Headers that belong to the protocol and never surface as call metadata.</summary>
+    public static bool IsReserved(string name) =>
+        name.Equals(ContentType, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(ErrorCode, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(ErrorMessage, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(Timeout, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(TraceParent, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(TraceState, StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("Gs-", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,28 @@
+using System.Collections.Immutable;
+
+namespace GameSystem.Mesh.Nats;
+
+/// <summary>How a <see cref="NatsMeshClient"/> makes calls. Immutable; adjust with <c>with</c>.</summary>
+public sealed record MeshClientOptions
+{
+    /// <summary>The defaults.</summary>
+    public static MeshClientOptions Default { get; } = new();
+
+    /// <summary>First subject token of every mesh subject; servers must use the same.</summary>
+    public string SubjectPrefix { get; init; } = MeshSubjects.DefaultPrefix;
+
+    /// <summary>Deadline of a unary call whose caller and contract set none.</summary>
+    public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Messages a server may send on a stream before the client grants more credit.</summary>
+    public int StreamWindow { get; init; } = 64;
+
+    /// <summary>
+    /// Interval of stream heartbeats both ways; a side that hears nothing for three
+    /// intervals considers the other gone.
+    /// </summary>
+    public TimeSpan StreamHeartbeat { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Client interceptors; the first is the outermost.</summary>
+    public ImmutableArray<MeshClientInterceptor> Interceptors { get; init; } = [];
+}

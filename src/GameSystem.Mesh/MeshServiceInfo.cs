@@ -1,0 +1,115 @@
+using System.Collections.Immutable;
+using System.Reflection;
+using Google.Protobuf.Reflection;
+
+namespace GameSystem.Mesh;
+
+/// <summary>
+/// What the generator knows of one service: its contract, the interface an implementation
+/// provides, the typed client, and how to bind one. Read from <see cref="MeshCatalog"/>.
+/// </summary>
+public sealed class MeshServiceInfo
+{
+    private readonly Func<object, MeshServiceDefinition> _bind;
+    private readonly Func<IMeshCallInvoker, object> _createClient;
+
+    /// <summary>Used by generated dispatchers.</summary>
+    public MeshServiceInfo(
+        ServiceDescriptor descriptor,
+        Type serviceInterface,
+        Type clientType,
+        Func<object, MeshServiceDefinition> bind,
+        Func<IMeshCallInvoker, object> createClient)
+    {
+        Descriptor = descriptor ?? throw new ArgumentNullException(nameof(descriptor));
+        ServiceInterface = serviceInterface ?? throw new ArgumentNullException(nameof(serviceInterface));
+        ClientType = clientType ?? throw new ArgumentNullException(nameof(clientType));
+        _bind = bind ?? throw new ArgumentNullException(nameof(bind));
+        _createClient = createClient ?? throw new ArgumentNullException(nameof(createClient));
+        Name = ShortName(descriptor);
+    }
+
+    /// <summary>The proto service descriptor.</summary>
+    public ServiceDescriptor Descriptor { get; }
+
+    /// <summary>The proto full name, e.g. <c>gamesystem.time_manager.v1.TimeManagerService</c>.</summary>
+    public string FullName => Descriptor.FullName;
+
+    /// <summary>
+    /// The short service name: the package segment before its version, in kebab case
+    /// (<c>gamesystem.time_manager.v1</c> → <c>time-manager</c>); the proto service name
+    /// for packages of another shape. Used by the NATS Services API and by the host.
+    /// </summary>
+    public string Name { get; }
+
+    /// <summary>The generated interface an implementation provides, e.g. <c>ITimeManagerService</c>.</summary>
+    public Type ServiceInterface { get; }
+
+    /// <summary>The generated client type.</summary>
+    public Type ClientType { get; }
+
+    /// <summary>Binds an implementation of <see cref="ServiceInterface"/>.</summary>
+    public MeshServiceDefinition Bind(object implementation)
+    {
+        ArgumentNullException.ThrowIfNull(implementation);
+        if (!ServiceInterface.IsInstanceOfType(implementation))
+        {
+            throw new ArgumentException($"{implementation.GetType()} does not implement {ServiceInterface}.", nameof(implementation));
+        }
+
+        return _bind(implementation);
+    }
+
+    /// <summary>Creates the typed client on an invoker.</summary>
+    public object CreateClient(IMeshCallInvoker invoker) => _createClient(invoker ?? throw new ArgumentNullException(nameof(invoker)));
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name} ({FullName})";
+
+    internal static string ShortName(ServiceDescriptor service)
+    {
+        var parts = service.File.Package.Split('.');
+        if (parts.Length >= 2 && parts[^1].Length > 1 && parts[^1][0] == 'v' && char.IsAsciiDigit(parts[^1][1]))
+        {
+            return parts[^2].Replace('_', '-');
+        }
+
+        return service.Name;
+    }
+}
+
+/// <summary>Marks an assembly as holding a generated dispatcher; <see cref="MeshCatalog"/> reads it.</summary>
+/// <param name="dispatcher">The generated dispatcher type, with a static <c>Info</c> property.</param>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+public sealed class MeshServiceAttribute(Type dispatcher) : Attribute
+{
+    /// <summary>The generated dispatcher type.</summary>
+    public Type Dispatcher { get; } = dispatcher;
+}
+
+/// <summary>
+/// Every service the generator produced, derived from the assemblies themselves: nobody
+/// keeps this list by hand.
+/// </summary>
+public static class MeshCatalog
+{
+    /// <summary>The services generated into <paramref name="assemblies"/>, ordered by full name.</summary>
+    public static ImmutableArray<MeshServiceInfo> FromAssemblies(IEnumerable<Assembly> assemblies)
+    {
+        ArgumentNullException.ThrowIfNull(assemblies);
+        return [.. assemblies
+            .Distinct()
+            .SelectMany(a => a.GetCustomAttributes<MeshServiceAttribute>())
+            .Select(a => ReadInfo(a.Dispatcher))
+            .OrderBy(i => i.FullName, StringComparer.Ordinal)];
+    }
+
+    private static MeshServiceInfo ReadInfo(Type dispatcher) =>
+        dispatcher.GetProperty("Info", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as MeshServiceInfo
+            ?? throw new InvalidOperationException($"{dispatcher} is not a generated mesh dispatcher (it has no static Info).");
+}
+
+/// <summary>A service implementation registered in DI by the generated <c>Add{Service}</c> helper.</summary>
+/// <param name="Info">The service.</param>
+/// <param name="Bind">Binds the implementation resolved from the container.</param>
+public sealed record MeshServiceRegistration(MeshServiceInfo Info, Func<IServiceProvider, MeshServiceDefinition> Bind);

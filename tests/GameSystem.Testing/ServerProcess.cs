@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace GameSystem.Testing;
+
+/// <summary>
+/// A real server binary (nats-server, redis-server) started on a free loopback port for
+/// the length of a test run, and killed afterwards.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServerProcess(Process process, int port, string workDirectory)
+    {
+        _process = process;
+        Port = port;
+        WorkDirectory = workDirectory;
+    }
+
+    /// <summary>The loopback port the server listens on.</summary>
+    public int Port { get; }
+
+    /// <summary>A scratch directory owned by this server (deleted on dispose).</summary>
+    public string WorkDirectory { get; }
+
+    /// <summary>What the server printed so far, for failure messages.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>True while the process runs.</summary>
+    public bool IsRunning => !_process.HasExited;
+
+    /// <summary>
+    /// Starts <paramref name="binary"/> with the arguments <paramref name="arguments"/> builds
+    /// for a free port and a scratch directory, and waits until the port accepts connections.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(string binary, string installHint, Func<int, string, IEnumerable<string>> arguments, TimeSpan startTimeout, int? port = null)
+    {
+        var path = FindOnPath(binary) ?? throw new InvalidOperationException(
+            $"'{binary}' was not found on PATH. {installHint}");
+        port ??= FreePort();
+        var work = Directory.CreateTempSubdirectory($"gamesystem-{binary}-").FullName;
+        var info = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = work,
+        };
+        foreach (var argument in arguments(port.Value, work))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {path}.");
+        var server = new ServerProcess(process, port.Value, work);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < startTimeout)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"{binary} exited with code {process.ExitCode} at start:\n{server.Output}");
+            }
+
+            if (await CanConnectAsync(port.Value).ConfigureAwait(false))
+            {
+                return server;
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        await server.DisposeAsync().ConfigureAwait(false);
+        throw new TimeoutException($"{binary} did not accept connections on 127.0.0.1:{port} within {startTimeout.TotalSeconds} s:\n{server.Output}");
+    }
+
+    /// <summary>Kills the process (as a crash would) and waits for it to exit.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync().ConfigureAwait(false);
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(WorkDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<bool> CanConnectAsync(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string? FindOnPath(string binary)
+    {
+        var directories = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+            .Concat(["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"]);
+        return directories.Select(d => Path.Combine(d, binary)).FirstOrDefault(File.Exists);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+}
