@@ -14,7 +14,7 @@ public sealed record MeshClientOptions
     /// <summary>Deadline of a unary call whose caller and contract set none.</summary>
     public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Messages a server may send on a stream before the client grants more credit.</summary>
+    /// <summary>Messages a server may send on a stream before the client grants more credit (2 to 4096).</summary>
     public int StreamWindow { get; init; } = 64;
 
     /// <summary>

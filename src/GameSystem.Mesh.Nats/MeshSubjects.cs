@@ -18,9 +18,11 @@ public static class MeshSubjects
 
     /// <summary>
     /// The subject on which clients announce the cancellation of a unary call; every
-    /// instance of the service hears it, and the one running the call cancels it.
+    /// instance of the service hears it, and the one running the call cancels it. It lies
+    /// under the service's subjects (<c>{prefix}.{package}.{Service}.></c>), so one
+    /// permission covers both, but has two more tokens, so the method wildcard misses it.
     /// </summary>
-    public static string Cancel(string prefix, string serviceFullName) => $"{prefix}._cancel.{serviceFullName}";
+    public static string Cancel(string prefix, string serviceFullName) => $"{prefix}.{serviceFullName}._mesh.cancel";
 
     /// <summary>The queue group shared by the instances of a service.</summary>
     public static string QueueGroup(string serviceFullName) => serviceFullName;

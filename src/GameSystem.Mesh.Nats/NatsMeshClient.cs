@@ -25,9 +25,9 @@ public sealed class NatsMeshClient : IMeshCallInvoker
     {
         _connection = connection ?? throw new ArgumentNullException(nameof(connection));
         Options = options ?? MeshClientOptions.Default;
-        if (Options.StreamWindow < 2)
+        if (Options.StreamWindow is < 2 or > WireHeaders.MaxStreamWindow)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), "StreamWindow must be at least 2.");
+            throw new ArgumentOutOfRangeException(nameof(options), $"StreamWindow must be between 2 and {WireHeaders.MaxStreamWindow}.");
         }
     }
 

@@ -18,12 +18,19 @@ public delegate IAsyncEnumerable<TResponse> MeshServerStreamingHandler<TRequest,
 /// </summary>
 public sealed class MeshServiceDefinition
 {
-    private MeshServiceDefinition(ServiceDescriptor descriptor, ImmutableArray<MeshMethodBinding> methods)
+    private MeshServiceDefinition(ServiceDescriptor descriptor, ImmutableArray<MeshMethodBinding> methods, bool isImplemented)
     {
         Descriptor = descriptor;
         Methods = methods;
+        IsImplemented = isImplemented;
         Name = MeshServiceInfo.ShortName(descriptor);
     }
+
+    /// <summary>
+    /// False for a contract served without an implementation: every method answers
+    /// UNIMPLEMENTED, and discovery lists the service as not implemented.
+    /// </summary>
+    public bool IsImplemented { get; }
 
     /// <summary>The short service name (see <see cref="MeshServiceInfo.Name"/>).</summary>
     public string Name { get; }
@@ -39,6 +46,13 @@ public sealed class MeshServiceDefinition
 
     /// <summary>Starts a definition for <paramref name="descriptor"/>.</summary>
     public static Builder CreateBuilder(ServiceDescriptor descriptor) => new(descriptor);
+
+    /// <summary>
+    /// A contract with no implementation yet: served so that callers get a precise
+    /// UNIMPLEMENTED instead of "no responders", and listed as such.
+    /// </summary>
+    public static MeshServiceDefinition Unimplemented(ServiceDescriptor descriptor) =>
+        new(descriptor ?? throw new ArgumentNullException(nameof(descriptor)), [], isImplemented: false);
 
     /// <summary>Collects the bindings of one service.</summary>
     public sealed class Builder
@@ -67,7 +81,7 @@ public sealed class MeshServiceDefinition
         }
 
         /// <summary>Finishes the definition.</summary>
-        public MeshServiceDefinition Build() => new(_descriptor, _methods.ToImmutable());
+        public MeshServiceDefinition Build() => new(_descriptor, _methods.ToImmutable(), isImplemented: true);
 
         private TMethod Check<TMethod>(TMethod method, MethodType expected)
             where TMethod : MeshMethod

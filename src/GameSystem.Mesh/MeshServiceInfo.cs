@@ -113,3 +113,48 @@ public static class MeshCatalog
 /// <param name="Info">The service.</param>
 /// <param name="Bind">Binds the implementation resolved from the container.</param>
 public sealed record MeshServiceRegistration(MeshServiceInfo Info, Func<IServiceProvider, MeshServiceDefinition> Bind);
+
+/// <summary>Finds the implementations of generated service interfaces in assemblies.</summary>
+public static class MeshImplementations
+{
+    /// <summary>
+    /// Maps each service of <paramref name="catalog"/> to the one concrete class in
+    /// <paramref name="assemblies"/> that implements its interface; services with none are
+    /// absent. Two implementations of one service are an error, never a silent pick.
+    /// </summary>
+    public static ImmutableDictionary<string, Type> Find(IEnumerable<MeshServiceInfo> catalog, IEnumerable<Assembly> assemblies)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(assemblies);
+        var types = assemblies.Distinct().SelectMany(LoadableTypes).Where(t => t is { IsClass: true, IsAbstract: false }).ToList();
+        var found = ImmutableDictionary.CreateBuilder<string, Type>(StringComparer.Ordinal);
+        foreach (var info in catalog)
+        {
+            var candidates = types.Where(info.ServiceInterface.IsAssignableFrom).ToList();
+            if (candidates.Count > 1)
+            {
+                throw new InvalidOperationException(
+                    $"{info.FullName} has {candidates.Count} implementations ({string.Join(", ", candidates.Select(t => t.FullName))}); keep one.");
+            }
+
+            if (candidates.Count == 1)
+            {
+                found[info.FullName] = candidates[0];
+            }
+        }
+
+        return found.ToImmutable();
+    }
+
+    private static IEnumerable<Type> LoadableTypes(Assembly assembly)
+    {
+        try
+        {
+            return assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException ex)
+        {
+            return ex.Types.OfType<Type>();
+        }
+    }
+}

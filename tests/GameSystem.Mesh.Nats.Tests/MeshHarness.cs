@@ -7,7 +7,7 @@ namespace GameSystem.Mesh.Nats.Tests;
 /// <summary>A server and a client of the probe service on their own connections and a unique subject prefix.</summary>
 internal sealed class MeshHarness : IAsyncDisposable
 {
-    private MeshHarness(string prefix, NatsConnection serverConnection, NatsConnection clientConnection, NatsMeshServer server, NatsMeshClient invoker, ProbeService service)
+    private MeshHarness(string prefix, NatsConnection serverConnection, NatsConnection clientConnection, NatsMeshServer server, NatsMeshClient invoker, RecordingProbeService service)
     {
         Prefix = prefix;
         ServerConnection = serverConnection;
@@ -28,7 +28,7 @@ internal sealed class MeshHarness : IAsyncDisposable
 
     public NatsMeshClient Invoker { get; }
 
-    public ProbeService Service { get; }
+    public RecordingProbeService Service { get; }
 
     public ProbeServiceClient Client { get; }
 
@@ -45,7 +45,7 @@ internal sealed class MeshHarness : IAsyncDisposable
         var clientConnection = await nats.ConnectAsync("probe-client");
         var serverOptions = (server ?? (o => o))(MeshServerOptions.Default with { SubjectPrefix = prefix });
         var clientOptions = (client ?? (o => o))(MeshClientOptions.Default with { SubjectPrefix = prefix });
-        var service = new ProbeService();
+        var service = new RecordingProbeService();
         var meshServer = new NatsMeshServer(serverConnection, serverOptions);
         meshServer.AddService(ProbeServiceDispatcher.Bind(service));
         if (serve)

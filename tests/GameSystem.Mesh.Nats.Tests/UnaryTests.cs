@@ -143,6 +143,64 @@ public sealed class UnaryTests(NatsServerFixture nats)
     }
 
     [Fact(Timeout = 20_000)]
+    public async Task Request_WithAHeaderThatIsNotValidMetadata_IsInvalidArgument()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats);
+
+        var reply = await mesh.ClientConnection.RequestAsync<byte[], byte[]>(mesh.SubjectOf("Echo"), [], new NatsHeaders { ["x@player"] = "1" }, cancellationToken: Timeout);
+
+        Assert.Equal("3", reply.Headers?["Nats-Service-Error-Code"].ToString());
+        Assert.Equal(0, mesh.Service.Calls);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Request_WithAVeryLongTimeout_RunsAsIfItHadNoDeadline()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats);
+
+        var reply = await mesh.ClientConnection.RequestAsync<byte[], byte[]>(mesh.SubjectOf("Echo"), new EchoRequest { Text = "ok" }.ToByteArray(), new NatsHeaders { ["grpc-timeout"] = "99999999H" }, cancellationToken: Timeout);
+
+        Assert.False(reply.Headers?.ContainsKey("Nats-Service-Error-Code") ?? false);
+        Assert.Equal(-1, EchoResponse.Parser.ParseFrom(reply.Data).DeadlineRemainingMs);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Trailer_WithAReservedKey_IsDroppedAndTheReplyStillArrives()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, server: o => o with { Interceptors = [new ReservedTrailerInterceptor()] });
+
+        var response = await mesh.Client.EchoWithMetadataAsync(new EchoRequest { Text = "ok" }, new CallOptions(cancellationToken: Timeout));
+
+        Assert.Equal("ok", response.Message.Text);
+        Assert.Null(response.Trailers.Get("grpc-timeout"));
+        Assert.Equal("kept", response.Trailers.GetValue("x-kept"));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Service_WithoutAnImplementation_AnswersUnimplementedForEveryMethod()
+    {
+        var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+        await using var serverConnection = await nats.ConnectAsync();
+        await using var clientConnection = await nats.ConnectAsync();
+        await using var server = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix });
+        server.AddService(MeshServiceDefinition.Unimplemented(ProbeService.Descriptor));
+        await server.StartAsync(Timeout);
+        var client = new ProbeServiceClient(new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix }));
+
+        var unary = await Assert.ThrowsAsync<RpcException>(async () => await client.EchoAsync(new EchoRequest(), cancellationToken: Timeout));
+        var stream = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var unused in client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout))
+            {
+            }
+        });
+
+        Assert.Equal(StatusCode.Unimplemented, unary.StatusCode);
+        Assert.Contains("not implemented", unary.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Unimplemented, stream.StatusCode);
+    }
+
+    [Fact(Timeout = 20_000)]
     public async Task UnknownMethod_OfAKnownService_IsUnimplemented()
     {
         await using var mesh = await MeshHarness.StartAsync(nats);
@@ -349,6 +407,16 @@ public sealed class UnaryTests(NatsServerFixture nats)
         public override ValueTask<TResponse> UnaryAsync<TRequest, TResponse>(TRequest request, ServerCallContext context, MeshUnaryHandler<TRequest, TResponse> continuation)
         {
             log.Enqueue(name);
+            return continuation(request, context);
+        }
+    }
+
+    private sealed class ReservedTrailerInterceptor : MeshServerInterceptor
+    {
+        public override ValueTask<TResponse> UnaryAsync<TRequest, TResponse>(TRequest request, ServerCallContext context, MeshUnaryHandler<TRequest, TResponse> continuation)
+        {
+            context.ResponseTrailers.Add("grpc-timeout", "1S");
+            context.ResponseTrailers.Add("x-kept", "kept");
             return continuation(request, context);
         }
     }

@@ -12,7 +12,12 @@ internal static class ServiceEmitter
     private const string CallOptions = "global::Grpc.Core.CallOptions";
     private const string Mesh = "global::GameSystem.Mesh";
 
+    // The proto full name, not the bare service name: two packages may both declare a
+    // `ClockService`, and hint names must be unique in a compilation.
     public static string HintName(ServiceModel service, string part) => $"{service.FullName}.{part}.g.cs";
+
+    private static string ClientSummary(ServiceModel service, MethodModel method) =>
+        method.Summary.Length > 0 ? method.Summary : $"Calls rpc {method.Name} of {service.FullName}.";
 
     public static string EmitInterface(ServiceModel service)
     {
@@ -29,7 +34,7 @@ internal static class ServiceEmitter
             }
 
             first = false;
-            w.Summary(method.Summary);
+            w.Summary(method.Summary.Length > 0 ? method.Summary : $"Serves rpc {method.Name} of {service.FullName}.");
             w.Line(method.Kind == RpcKind.Unary
                 ? $"{ValueTask}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, {Context} context);"
                 : $"{AsyncEnumerable}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, {Context} context);");
@@ -42,7 +47,7 @@ internal static class ServiceEmitter
     public static string EmitClient(ServiceModel service)
     {
         var w = Begin(service);
-        w.Summary($"Typed client of {service.FullName}: each call goes through an {Mesh.Replace("global::", string.Empty)}.IMeshCallInvoker (NATS in production).")
+        w.Summary($"Typed client of {service.FullName}: each call goes through the mesh's IMeshCallInvoker (NATS in production).")
             .Open($"public sealed partial class {service.ClientName}")
             .Line($"private readonly {Mesh}.IMeshCallInvoker _invoker;")
             .Line()
@@ -56,11 +61,11 @@ internal static class ServiceEmitter
             w.Line();
             if (method.Kind == RpcKind.Unary)
             {
-                w.Summary(method.Summary)
+                w.Summary(ClientSummary(service, method))
                     .Line($"public {ValueTask}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, global::Grpc.Core.Metadata? headers = null, global::System.DateTime? deadline = null, global::System.Threading.CancellationToken cancellationToken = default)")
                     .Line($"    => {method.Name}Async(request, new {CallOptions}(headers, deadline, cancellationToken));")
                     .Line()
-                    .Summary(method.Summary)
+                    .Summary(ClientSummary(service, method))
                     .Open($"public async {ValueTask}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, {CallOptions} options)")
                     .Line($"var response = await _invoker.UnaryAsync({meshMethod}, request, options).ConfigureAwait(false);")
                     .Line("return response.Message;")
@@ -72,11 +77,11 @@ internal static class ServiceEmitter
             }
             else
             {
-                w.Summary(method.Summary)
+                w.Summary(ClientSummary(service, method))
                     .Line($"public {AsyncEnumerable}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, global::Grpc.Core.Metadata? headers = null, global::System.DateTime? deadline = null, global::System.Threading.CancellationToken cancellationToken = default)")
                     .Line($"    => {method.Name}Async(request, new {CallOptions}(headers, deadline, cancellationToken));")
                     .Line()
-                    .Summary(method.Summary)
+                    .Summary(ClientSummary(service, method))
                     .Line($"public {AsyncEnumerable}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, {CallOptions} options)")
                     .Line($"    => _invoker.ServerStreamingAsync({meshMethod}, request, options);");
             }

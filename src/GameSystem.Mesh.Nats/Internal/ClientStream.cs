@@ -27,6 +27,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
     private long _received;
     private int _consumedSinceGrant;
     private bool _ended;
+    private int _window;
 
     public ClientStream(INatsConnection connection, MeshClientCall<TRequest, TResponse> call, string subject, MeshClientOptions options, CancellationToken cancellationToken)
     {
@@ -35,6 +36,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
         _callOptions = call.Options;
         _subject = subject;
         _options = options;
+        _window = options.StreamWindow;
         _lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.Options.CancellationToken);
         if (call.Options.Deadline is { } deadline && deadline != DateTime.MaxValue)
         {
@@ -97,7 +99,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
             var kind = Header(msg.Headers, WireHeaders.Stream);
             if (kind is null && Header(msg.Headers, WireHeaders.Sequence) is { } seqText)
             {
-                var seq = long.Parse(seqText, CultureInfo.InvariantCulture);
+                var seq = ReadNumber(seqText, WireHeaders.Sequence);
                 if (seq != _received + 1)
                 {
                     throw new RpcException(new Status(StatusCode.DataLoss,
@@ -123,6 +125,13 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
             {
                 case WireHeaders.StreamOpen:
                     _control = Header(msg.Headers, WireHeaders.Control);
+
+                    // The server may have clamped what we asked for; its values rule.
+                    if (Header(msg.Headers, WireHeaders.Window) is { } window)
+                    {
+                        _window = (int)Math.Clamp(ReadNumber(window, WireHeaders.Window), 1, int.MaxValue);
+                    }
+
                     _heartbeats ??= SendHeartbeatsAsync();
                     continue;
                 case WireHeaders.StreamHeartbeat:
@@ -134,7 +143,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
                         throw StatusCodec.ToException(code, message, msg.Headers, RawPayload.AsSequence(payload));
                     }
 
-                    var count = long.Parse(Header(msg.Headers, WireHeaders.Count) ?? "-1", CultureInfo.InvariantCulture);
+                    var count = ReadNumber(Header(msg.Headers, WireHeaders.Count), WireHeaders.Count);
                     if (count != _received)
                     {
                         throw new RpcException(new Status(StatusCode.DataLoss,
@@ -214,7 +223,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
 
     private async ValueTask GrantCreditAsync()
     {
-        if (++_consumedSinceGrant < _options.StreamWindow / 2 || _control is null)
+        if (++_consumedSinceGrant < Math.Max(1, _window / 2) || _control is null)
         {
             return;
         }
@@ -247,6 +256,12 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
             // The connection is gone; the read side reports it.
         }
     }
+
+    private long ReadNumber(string? text, string header) =>
+        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new RpcException(new Status(StatusCode.Internal,
+                $"{_method.Path}: the server broke the stream protocol ({header} is '{text}', not a number)."));
 
     private static string? Header(NatsHeaders? headers, string name) =>
         headers is not null && headers.TryGetValue(name, out var value) ? value.ToString() : null;

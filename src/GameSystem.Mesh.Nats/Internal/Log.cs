@@ -4,7 +4,7 @@ namespace GameSystem.Mesh.Nats.Internal;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Serving {Service} on {Subject} (queue group {QueueGroup}, instance {InstanceId})")]
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Serving {Service} on {Subject} (queue group {QueueGroup}, instance {InstanceId})")]
     public static partial void Serving(ILogger logger, string service, string subject, string queueGroup, string instanceId);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Unhandled exception in {Method} (error id {ErrorId})")]

@@ -6,7 +6,11 @@ namespace GameSystem.Mesh.Nats.Internal;
 /// <summary>Call metadata as NATS headers: one header per entry, <c>-bin</c> keys base64.</summary>
 internal static class MetadataCodec
 {
-    public static void Write(Metadata? metadata, NatsHeaders headers)
+    /// <summary>
+    /// Writes call metadata. A caller's reserved key is an error it can fix; a handler's
+    /// reserved trailer (<paramref name="dropReserved"/>) is dropped, since the reply must go out.
+    /// </summary>
+    public static void Write(Metadata? metadata, NatsHeaders headers, bool dropReserved = false)
     {
         if (metadata is null)
         {
@@ -15,8 +19,18 @@ internal static class MetadataCodec
 
         foreach (var entry in metadata)
         {
+            if (entry.Key == MeshStatus.DetailsTrailer)
+            {
+                continue;
+            }
+
             if (WireHeaders.IsReserved(entry.Key))
             {
+                if (dropReserved)
+                {
+                    continue;
+                }
+
                 throw new RpcException(new Status(StatusCode.InvalidArgument,
                     $"Metadata key '{entry.Key}' is reserved by the mesh wire protocol."));
             }
@@ -60,11 +74,27 @@ internal static class MetadataCodec
                             $"Metadata '{key}' is not valid base64 (keys ending in -bin carry base64 binary values)."));
                     }
 
-                    metadata.Add(key, bytes);
+                    try
+                    {
+                        metadata.Add(key, bytes);
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        throw new RpcException(new Status(StatusCode.InvalidArgument,
+                            $"Header '{header.Key}' is not valid gRPC metadata ({ex.Message})."));
+                    }
                 }
                 else if (!string.IsNullOrEmpty(value))
                 {
-                    metadata.Add(key, value);
+                    try
+                    {
+                        metadata.Add(key, value);
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        throw new RpcException(new Status(StatusCode.InvalidArgument,
+                            $"Header '{header.Key}' is not valid gRPC metadata ({ex.Message})."));
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@ namespace GameSystem.Mesh.Nats.Internal;
 /// <summary>Serves one method: parses, runs the interceptors and the service, replies.</summary>
 internal abstract class MethodHandler(MeshMethod method, string subject)
 {
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(24);
     private static readonly object[] BoxedCodes = [.. Enumerable.Range(0, 17).Select(static i => (object)i)];
 
     public MeshMethod Method { get; } = method;
@@ -65,6 +66,12 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
             {
                 return new RpcException(new Status(StatusCode.InvalidArgument,
                     $"{method.Path}: grpc-timeout '{timeoutValue}' is not a valid timeout (digits then one of H M S m u n)."));
+            }
+
+            // Beyond what a timer can wait, a deadline means "none".
+            if (t > MaxTimeout)
+            {
+                return null;
             }
 
             timeout = t;
@@ -219,7 +226,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                 if (context.TrailersIfAny is { } trailers)
                 {
                     headers = new NatsHeaders { [WireHeaders.ContentType] = WireHeaders.ProtobufContentType };
-                    MetadataCodec.Write(trailers, headers);
+                    MetadataCodec.Write(trailers, headers, dropReserved: true);
                 }
 
                 try

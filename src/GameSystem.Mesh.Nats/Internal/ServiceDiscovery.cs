@@ -103,6 +103,7 @@ internal sealed class ServiceDiscovery : IAsyncDisposable
         json.WriteStartObject("metadata");
         json.WriteString("proto_service", _runner.Definition.FullName);
         json.WriteString("proto_file", _runner.Definition.Descriptor.File.Name);
+        json.WriteString("implemented", _runner.Definition.IsImplemented ? "true" : "false");
         json.WriteEndObject();
     }
 
@@ -111,29 +112,30 @@ internal sealed class ServiceDiscovery : IAsyncDisposable
         WriteIdentity(json, "io.nats.micro.v1.info_response");
         json.WriteString("description", $"GameSystem mesh service {_runner.Definition.FullName}");
         json.WriteStartArray("endpoints");
-        foreach (var handler in _runner.Handlers)
+        foreach (var method in _runner.Definition.Descriptor.Methods)
         {
-            var method = handler.Method;
+            var handler = _runner.FindHandler(method.Name);
             json.WriteStartObject();
             json.WriteString("name", method.Name);
-            json.WriteString("subject", handler.Subject);
+            json.WriteString("subject", $"{_runner.SubjectPrefix}.{method.Service.FullName}.{method.Name}");
             json.WriteString("queue_group", _runner.QueueGroup);
             json.WriteStartObject("metadata");
-            json.WriteString("rpc", method.Path);
-            json.WriteString("request_type", method.Descriptor.InputType.FullName);
-            json.WriteString("response_type", method.Descriptor.OutputType.FullName);
-            json.WriteString("streaming", handler.IsStreaming ? "server" : "unary");
-            json.WriteString("idempotency", method.Idempotency switch
+            json.WriteString("rpc", $"/{method.Service.FullName}/{method.Name}");
+            json.WriteString("request_type", method.InputType.FullName);
+            json.WriteString("response_type", method.OutputType.FullName);
+            json.WriteString("streaming", method.IsServerStreaming ? "server" : method.IsClientStreaming ? "client" : "unary");
+            json.WriteString("idempotency", method.GetOptions()?.IdempotencyLevel switch
             {
                 Google.Protobuf.Reflection.MethodOptions.Types.IdempotencyLevel.NoSideEffects => "NO_SIDE_EFFECTS",
                 Google.Protobuf.Reflection.MethodOptions.Types.IdempotencyLevel.Idempotent => "IDEMPOTENT",
                 _ => "IDEMPOTENCY_UNKNOWN",
             });
-            if (method.DefaultTimeout is { } timeout)
+            if (handler?.Method.DefaultTimeout is { } timeout)
             {
                 json.WriteString("default_timeout_ms", ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
             }
 
+            json.WriteString("implemented", handler is null ? "false" : "true");
             json.WriteEndObject();
             json.WriteEndObject();
         }

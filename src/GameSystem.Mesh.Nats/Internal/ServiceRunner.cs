@@ -53,11 +53,15 @@ internal sealed class ServiceRunner : IAsyncDisposable
 
     public string QueueGroup { get; }
 
+    public string SubjectPrefix => _options.SubjectPrefix;
+
     public string Host => Connection.ServerInfo?.Host ?? "nats";
 
     public bool IsStopping => _stopping;
 
     public IEnumerable<MethodHandler> Handlers => Definition.Methods.Select(m => _handlers[m.Method.Name]);
+
+    public MethodHandler? FindHandler(string method) => _handlers.GetValueOrDefault(method);
 
     public int InFlight => Volatile.Read(ref _unaryInFlight) + Volatile.Read(ref _streamsInFlight);
 
@@ -202,8 +206,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
         if (!_byName.TryGetValue(methodName, out var handler))
         {
             msg.Data.Dispose();
-            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.Unimplemented,
-                $"{Definition.FullName} has no method '{methodName}'; it has {string.Join(", ", _handlers.Keys.Order(StringComparer.Ordinal))}."))).ConfigureAwait(false);
+            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.Unimplemented, UnimplementedMessage(methodName)))).ConfigureAwait(false);
             return;
         }
 
@@ -240,6 +243,17 @@ internal sealed class ServiceRunner : IAsyncDisposable
         {
             Exit(handler.IsStreaming);
         }
+    }
+
+    private string UnimplementedMessage(ReadOnlySpan<char> methodName)
+    {
+        var methods = Definition.Descriptor.Methods.Select(m => m.Name).Order(StringComparer.Ordinal).ToList();
+        if (!methods.Contains(methodName.ToString(), StringComparer.Ordinal))
+        {
+            return $"{Definition.FullName} has no method '{methodName}'; it has {string.Join(", ", methods)}.";
+        }
+
+        return $"{Definition.FullName}/{methodName} is not implemented: no implementation of {Definition.FullName} runs in this deployment.";
     }
 
     private bool TryEnter(bool streaming)

@@ -18,17 +18,7 @@ internal static class StatusCodec
             [WireHeaders.ErrorMessage] = HeaderSafe(status.Detail),
             [WireHeaders.ContentType] = WireHeaders.StatusContentType,
         };
-        if (trailers is not null)
-        {
-            foreach (var entry in trailers)
-            {
-                if (entry.Key != MeshStatus.DetailsTrailer && !WireHeaders.IsReserved(entry.Key))
-                {
-                    headers[entry.Key] = entry.IsBinary ? Convert.ToBase64String(entry.ValueBytes) : entry.Value;
-                }
-            }
-        }
-
+        MetadataCodec.Write(trailers, headers, dropReserved: true);
         return headers;
     }
 

@@ -16,7 +16,6 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
     where TRequest : class, IMessage<TRequest>, new()
     where TResponse : class, IMessage<TResponse>, new()
 {
-    private const int MaxWindow = 4096;
     private static readonly TimeSpan MinHeartbeat = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxHeartbeat = TimeSpan.FromMinutes(1);
     private readonly MeshMethod<TRequest, TResponse> _method;
@@ -79,7 +78,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
                 return;
             }
 
-            var window = Math.Clamp(ReadInt(msg.Headers, WireHeaders.Window, 16), 1, MaxWindow);
+            var window = Math.Clamp(ReadInt(msg.Headers, WireHeaders.Window, 16), 1, WireHeaders.MaxStreamWindow);
             var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(ReadInt(msg.Headers, WireHeaders.Heartbeat, 5000), MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
             (code, error) = await RunStreamAsync(runner, replyTo, request, deadline, timeout, metadata, window, heartbeat).ConfigureAwait(false);
         }
@@ -114,6 +113,8 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         {
             [WireHeaders.Stream] = WireHeaders.StreamOpen,
             [WireHeaders.Control] = control,
+            [WireHeaders.Window] = window.ToString(CultureInfo.InvariantCulture),
+            [WireHeaders.Heartbeat] = ((long)heartbeat.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
         }).ConfigureAwait(false);
 
         // Control messages: credit, heartbeats and cancellation from the client.
@@ -131,7 +132,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
                             var granted = ReadInt(message.Headers, WireHeaders.Credit, 0);
                             if (granted > 0)
                             {
-                                credit.Release(Math.Min(granted, MaxWindow));
+                                credit.Release(Math.Min(granted, WireHeaders.MaxStreamWindow));
                             }
 
                             break;
@@ -183,12 +184,21 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
             await foreach (var item in _pipeline(request, context).WithCancellation(cts.Token).ConfigureAwait(false))
             {
                 await credit.WaitAsync(cts.Token).ConfigureAwait(false);
-                sent++;
-                await connection.PublishAsync(replyTo, item, new NatsHeaders
+                try
                 {
-                    [WireHeaders.Sequence] = sent.ToString(CultureInfo.InvariantCulture),
-                    [WireHeaders.ContentType] = WireHeaders.ProtobufContentType,
-                }, serializer: MessageSerializer<TResponse>.Instance).ConfigureAwait(false);
+                    await connection.PublishAsync(replyTo, item, new NatsHeaders
+                    {
+                        [WireHeaders.Sequence] = (sent + 1).ToString(CultureInfo.InvariantCulture),
+                        [WireHeaders.ContentType] = WireHeaders.ProtobufContentType,
+                    }, serializer: MessageSerializer<TResponse>.Instance).ConfigureAwait(false);
+                }
+                catch (NatsPayloadTooLargeException ex)
+                {
+                    throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                        $"{_method.Path}: stream message {sent + 1} is larger than the NATS server's max_payload ({ex.Message})."));
+                }
+
+                sent++;
                 Volatile.Write(ref lastSent, Stopwatch.GetTimestamp());
             }
         }
@@ -216,7 +226,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         {
             if (context.TrailersIfAny is { } trailers)
             {
-                MetadataCodec.Write(trailers, end);
+                MetadataCodec.Write(trailers, end, dropReserved: true);
             }
 
             await connection.PublishAsync(replyTo, headers: end).ConfigureAwait(false);

@@ -30,6 +30,9 @@ internal static class WireHeaders
     public const string StreamCredit = "credit";
     public const string StreamCancel = "cancel";
 
+    // Largest stream window a server grants; the client's option is bounded by it.
+    public const int MaxStreamWindow = 4096;
+
     // Id of a unary call its caller may cancel; a cancel notice names it.
     public const string CallId = "Gs-Call-Id";
 

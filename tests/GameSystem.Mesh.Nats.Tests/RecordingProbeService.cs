@@ -6,7 +6,7 @@ using Grpc.Core;
 namespace GameSystem.Mesh.Nats.Tests;
 
 /// <summary>The test service: does what each request asks and records what it saw.</summary>
-internal sealed class ProbeService : IProbeService
+internal sealed class RecordingProbeService : IProbeService
 {
     private int _running;
     private int _maxRunning;

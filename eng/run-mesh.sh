@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the GameSystem mesh on this machine: installs what is missing, starts a local
+# nats-server with JetStream (unless GameSystem__Nats__Servers points at one), then runs
+# the host with every service. Arguments go to the host, e.g.
+#   eng/run-mesh.sh --services time-manager,language-system
+#   eng/run-mesh.sh --GameSystem:Mesh:MaxConcurrentCalls=64
+# Ctrl+C stops the host gracefully (calls in flight finish), then the nats-server it started.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+"$root/eng/install-prereqs.sh"
+
+nats_pid=""
+cleanup() {
+  if [ -n "$nats_pid" ]; then
+    kill "$nats_pid" 2>/dev/null || true
+    wait "$nats_pid" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if [ -n "${GameSystem__Nats__Servers:-}" ]; then
+  echo "Using the NATS servers in GameSystem__Nats__Servers: $GameSystem__Nats__Servers"
+elif port_open 4222; then
+  echo "A server already listens on 127.0.0.1:4222; using it as NATS."
+else
+  mkdir -p .run/jetstream
+  nats_bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
+  "$nats_bin" -a 127.0.0.1 -p 4222 -js -sd "$root/.run/jetstream" >"$root/.run/nats-server.log" 2>&1 &
+  nats_pid=$!
+  for _ in $(seq 1 100); do
+    port_open 4222 && break
+    if ! kill -0 "$nats_pid" 2>/dev/null; then
+      echo "nats-server failed to start; see .run/nats-server.log" >&2
+      cat "$root/.run/nats-server.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "Started nats-server (JetStream on) at nats://127.0.0.1:4222, log in .run/nats-server.log"
+fi
+
+dotnet build src/GameSystem.Host -c Release -nologo -v q -clp:"ErrorsOnly;NoSummary"
+# Not exec: the trap must stop the nats-server this script started once the host exits.
+dotnet src/GameSystem.Host/bin/Release/net10.0/GameSystem.Host.dll "$@" &
+host_pid=$!
+trap 'kill -TERM "$host_pid" 2>/dev/null || true' INT TERM
+wait "$host_pid" || status=$?
+wait "$host_pid" 2>/dev/null || true
+exit "${status:-0}"

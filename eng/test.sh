@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test of GameSystem against real nats-server and redis-server processes that
+# the test fixtures start on free loopback ports. Installs what is missing first.
+# Ends with the totals read from the TRX results: `N passed, N failed, N skipped`.
+# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Streaming").
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+"$root/eng/install-prereqs.sh"
+
+configuration="${CONFIGURATION:-Release}"
+results="$root/TestResults/$(date -u +%Y%m%dT%H%M%S)"
+mkdir -p "$results"
+
+dotnet build GameSystem.sln -c "$configuration" -warnaserror -nologo -clp:ErrorsOnly
+status=0
+dotnet test GameSystem.sln -c "$configuration" --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" || status=$?
+
+# The totals come from the TRX files the run wrote, never from memory.
+shopt -s nullglob
+trx_files=("$results"/*.trx)
+if [ "${#trx_files[@]}" -eq 0 ]; then
+  echo "error: the test run wrote no TRX results under $results" >&2
+  exit 1
+fi
+sum() { grep -ho "<Counters [^>]*" "${trx_files[@]}" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
+passed=$(sum passed)
+failed=$(( $(sum failed) + $(sum error) + $(sum timeout) + $(sum aborted) ))
+skipped=$(sum notExecuted)
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,98 @@
+using GameSystem.Mesh;
+using GameSystem.Mesh.Nats;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace GameSystem.Host;
+
+/// <summary>
+/// Connects to NATS, serves the selected services (implemented ones bound to their
+/// implementation, the rest answering UNIMPLEMENTED), and on shutdown stops taking calls
+/// and lets those in flight finish before the connection drains.
+/// </summary>
+internal sealed partial class MeshHostedService(
+    IServiceProvider services,
+    HostSettings settings,
+    ImmutableSelection selection,
+    INatsConnection connection,
+    ILoggerFactory loggerFactory,
+    ILogger<MeshHostedService> logger) : IHostedService, IAsyncDisposable
+{
+    private NatsMeshServer? _server;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (NatsException ex)
+        {
+            throw new HostStartupException(
+                $"Cannot connect to NATS at {string.Join(", ", settings.Nats.Servers)} ({ex.Message}). " +
+                "Start a server (eng/run-mesh.sh starts one) or set GameSystem:Nats:Servers.", ex);
+        }
+
+        _server = new NatsMeshServer(connection, settings.Server, loggerFactory);
+        foreach (var service in selection.Services)
+        {
+            var definition = service.Implementation is { } type
+                ? service.Info.Bind(ActivatorUtilities.CreateInstance(services, type))
+                : MeshServiceDefinition.Unimplemented(service.Info.Descriptor);
+            var options = settings.ServiceConcurrency.TryGetValue(service.Info.Name, out var limit)
+                ? settings.Server with { MaxConcurrentCalls = limit }
+                : null;
+            _server.AddService(definition, options);
+        }
+
+        await _server.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (!logger.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        var info = connection.ServerInfo;
+        var implemented = selection.Services.Count(s => s.IsImplemented);
+        var servers = string.Join(", ", settings.Nats.Servers);
+        LogConnected(logger, _server.InstanceId, servers, info?.Version ?? "?", info?.JetStreamAvailable == true ? "on" : "off");
+        LogServing(logger, selection.Services.Length, implemented, selection.Services.Length - implemented);
+        foreach (var service in selection.Services)
+        {
+            var subject = MeshSubjects.ServiceWildcard(settings.Server.SubjectPrefix, service.Info.FullName);
+            LogService(logger, service.Info.Name, service.IsImplemented ? "implemented" : "UNIMPLEMENTED", subject);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is not null)
+        {
+            await _server.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "GameSystem host {InstanceId} connected to {Servers} (nats-server {Version}, JetStream {JetStream})")]
+    private static partial void LogConnected(ILogger logger, string instanceId, string servers, string version, string jetStream);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Serving {Count} services: {Implemented} implemented, {Unimplemented} answering UNIMPLEMENTED")]
+    private static partial void LogServing(ILogger logger, int count, int implemented, int unimplemented);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "  {Service,-26} {State,-13} {Subject}")]
+    private static partial void LogService(ILogger logger, string service, string state, string subject);
+}
+
+/// <summary>The selected services, resolved once at start-up.</summary>
+internal sealed record ImmutableSelection(System.Collections.Immutable.ImmutableArray<SelectedService> Services);
+
+/// <summary>Start-up failed for a reason the operator can fix; the message says how.</summary>
+internal sealed class HostStartupException(string message, Exception? inner = null) : Exception(message, inner);

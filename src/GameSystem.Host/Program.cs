@@ -1,0 +1,55 @@
+using GameSystem.Host;
+using GameSystem.Mesh;
+using GameSystem.Mesh.Nats;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NATS.Client.Core;
+
+// appsettings.json sits beside the binary, wherever the host is started from.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+// Short forms of the two settings people change most: --services a,b and --nats url,url.
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+{
+    ["--services"] = "GameSystem:Services",
+    ["--nats"] = "GameSystem:Nats:Servers",
+});
+
+HostSettings settings;
+ImmutableSelection selection;
+try
+{
+    settings = HostSettings.Read(builder.Configuration);
+    var catalog = ServiceCatalog.Discover(AppContext.BaseDirectory);
+    selection = new ImmutableSelection(catalog.Select(settings.Services));
+    foreach (var info in catalog.Contracts)
+    {
+        // Every generated client is injectable, so services call each other through them.
+        builder.Services.AddSingleton(info.ClientType, provider => info.CreateClient(provider.GetRequiredService<IMeshCallInvoker>()));
+    }
+}
+catch (SettingException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(selection);
+builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(settings.Nats.ToNatsOpts()));
+builder.Services.AddSingleton<IMeshCallInvoker>(provider => new NatsMeshClient(provider.GetRequiredService<INatsConnection>(), settings.Client));
+builder.Services.AddHostedService<MeshHostedService>();
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout + TimeSpan.FromSeconds(5));
+
+using var host = builder.Build();
+try
+{
+    await host.RunAsync().ConfigureAwait(false);
+    return 0;
+}
+catch (HostStartupException ex)
+{
+    Console.Error.WriteLine($"GameSystem host could not start: {ex.Message}");
+    return 3;
+}
