@@ -69,13 +69,11 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
             }
 
             // Beyond what a timer can wait, a deadline means "none".
-            if (t > MaxTimeout)
+            if (t <= MaxTimeout)
             {
-                return null;
+                timeout = t;
+                deadline = DateTime.UtcNow + t;
             }
-
-            timeout = t;
-            deadline = DateTime.UtcNow + t;
         }
 
         try

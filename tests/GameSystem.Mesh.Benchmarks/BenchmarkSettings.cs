@@ -1,0 +1,26 @@
+using System.Globalization;
+
+namespace GameSystem.Mesh.Benchmarks;
+
+/// <summary>Command-line settings: --warmup S, --window S, --rounds N, --concurrency 1,16,128.</summary>
+internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Rounds, int[] Concurrency)
+{
+    public static BenchmarkSettings Parse(string[] args)
+    {
+        var settings = new BenchmarkSettings(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 3, [1, 16, 128]);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            var value = args[i + 1];
+            settings = args[i] switch
+            {
+                "--warmup" => settings with { Warmup = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "--window" => settings with { Window = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "--rounds" => settings with { Rounds = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--concurrency" => settings with { Concurrency = [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))] },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128."),
+            };
+        }
+
+        return settings;
+    }
+}
