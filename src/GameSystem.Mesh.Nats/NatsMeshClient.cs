@@ -16,7 +16,7 @@ namespace GameSystem.Mesh.Nats;
 public sealed class NatsMeshClient : IMeshCallInvoker
 {
     private readonly INatsConnection _connection;
-    private readonly ConcurrentDictionary<MeshMethod, string> _subjects = new();
+    private readonly ConcurrentDictionary<MeshMethod, Route> _routes = new();
     private readonly string _clientId = Guid.NewGuid().ToString("N");
     private long _callSequence;
 
@@ -35,7 +35,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker
     public MeshClientOptions Options { get; }
 
     /// <inheritdoc/>
-    public ValueTask<MeshResponse<TResponse>> UnaryAsync<TRequest, TResponse>(
+    public ValueTask<TResponse> UnaryAsync<TRequest, TResponse>(
         MeshMethod<TRequest, TResponse> method, TRequest request, CallOptions options)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
@@ -43,21 +43,23 @@ public sealed class NatsMeshClient : IMeshCallInvoker
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(request);
         var call = new MeshClientCall<TRequest, TResponse>(method, options);
-        var interceptors = Options.Interceptors;
-        if (interceptors.IsEmpty)
-        {
-            return UnaryCoreAsync(request, call);
-        }
 
-        MeshUnaryContinuation<TRequest, TResponse> next = UnaryCoreAsync;
-        for (var i = interceptors.Length - 1; i >= 0; i--)
-        {
-            var interceptor = interceptors[i];
-            var inner = next;
-            next = (r, c) => interceptor.UnaryAsync(r, c, inner);
-        }
+        // The common path: no interceptor, no interest in trailers, one state machine per call.
+        return Options.Interceptors.IsEmpty
+            ? UnaryCoreAsync(request, call, trailers: null)
+            : MessageOfAsync(Intercepted<TRequest, TResponse>()(request, call));
+    }
 
-        return next(request, call);
+    /// <inheritdoc/>
+    public ValueTask<MeshResponse<TResponse>> UnaryWithMetadataAsync<TRequest, TResponse>(
+        MeshMethod<TRequest, TResponse> method, TRequest request, CallOptions options)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(request);
+        var call = new MeshClientCall<TRequest, TResponse>(method, options);
+        return Options.Interceptors.IsEmpty ? UnaryWithTrailersAsync(request, call) : Intercepted<TRequest, TResponse>()(request, call);
     }
 
     /// <inheritdoc/>
@@ -81,19 +83,52 @@ public sealed class NatsMeshClient : IMeshCallInvoker
         return next(request, call);
     }
 
-    private async ValueTask<MeshResponse<TResponse>> UnaryCoreAsync<TRequest, TResponse>(
-        TRequest request, MeshClientCall<TRequest, TResponse> call)
+    private static async ValueTask<TResponse> MessageOfAsync<TResponse>(ValueTask<MeshResponse<TResponse>> call) =>
+        (await call.ConfigureAwait(false)).Message;
+
+    private MeshUnaryContinuation<TRequest, TResponse> Intercepted<TRequest, TResponse>()
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        MeshUnaryContinuation<TRequest, TResponse> next = UnaryWithTrailersAsync;
+        var interceptors = Options.Interceptors;
+        for (var i = interceptors.Length - 1; i >= 0; i--)
+        {
+            var interceptor = interceptors[i];
+            var inner = next;
+            next = (r, c) => interceptor.UnaryAsync(r, c, inner);
+        }
+
+        return next;
+    }
+
+    private async ValueTask<MeshResponse<TResponse>> UnaryWithTrailersAsync<TRequest, TResponse>(TRequest request, MeshClientCall<TRequest, TResponse> call)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var trailers = new StrongBox<Metadata>(Metadata.Empty);
+        var message = await UnaryCoreAsync(request, call, trailers).ConfigureAwait(false);
+        return new MeshResponse<TResponse>(message, trailers.Value!);
+    }
+
+    private async ValueTask<TResponse> UnaryCoreAsync<TRequest, TResponse>(
+        TRequest request, MeshClientCall<TRequest, TResponse> call, StrongBox<Metadata>? trailers)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
     {
         var method = call.Method;
         var cancellationToken = call.Options.CancellationToken;
+        var route = RouteOf(method);
         var timeout = ResolveTimeout(method, call.Options.Deadline, Options.DefaultTimeout)
             ?? throw DeadlineExceeded(method);
-        var subject = SubjectOf(method);
+
+        // Without a caller deadline the timeout is the method's own: its reply options and
+        // header text are computed once, not per call.
+        var usesDefault = timeout == route.DefaultTimeout;
+        var subject = route.Subject;
         var started = Stopwatch.GetTimestamp();
         using var activity = StartActivity(method);
-        var headers = RequestHeaders(call.Options.Headers, timeout, activity);
+        var headers = RequestHeaders(call.Options.Headers, usesDefault ? route.TimeoutHeader : GrpcTimeout.Format(timeout), activity);
 
         // Only a call its caller can cancel needs an id the server can match a cancel notice to.
         string? callId = null;
@@ -115,7 +150,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker
                     headers,
                     MessageSerializer<TRequest>.Instance,
                     RawPayload.Deserializer,
-                    replyOpts: new NatsSubOpts { Timeout = timeout },
+                    replyOpts: usesDefault ? route.ReplyOpts : new NatsSubOpts { Timeout = timeout },
                     cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -146,7 +181,12 @@ public sealed class NatsMeshClient : IMeshCallInvoker
                     $"{method.Path}: the reply is not a valid {method.Descriptor.OutputType.FullName} ({ex.Message})."));
             }
 
-            return new MeshResponse<TResponse>(response, MetadataCodec.Read(reply.Headers));
+            if (trailers is not null)
+            {
+                trailers.Value = MetadataCodec.Read(reply.Headers);
+            }
+
+            return response;
         }
         catch (Exception ex) when (ex is not RpcException)
         {
@@ -161,9 +201,12 @@ public sealed class NatsMeshClient : IMeshCallInvoker
         finally
         {
             activity?.SetTag("rpc.grpc.status_code", (int)status);
-            MeshTelemetry.ClientDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-                new KeyValuePair<string, object?>("rpc.method", method.Path),
-                new KeyValuePair<string, object?>("rpc.grpc.status_code", (int)status));
+            if (MeshTelemetry.ClientDuration.Enabled)
+            {
+                MeshTelemetry.ClientDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    new KeyValuePair<string, object?>("rpc.method", method.Path),
+                    new KeyValuePair<string, object?>("rpc.grpc.status_code", (int)status));
+            }
         }
 
     }
@@ -218,12 +261,12 @@ public sealed class NatsMeshClient : IMeshCallInvoker
     internal static RpcException DeadlineExceeded(MeshMethod method) =>
         new(new Status(StatusCode.DeadlineExceeded, $"{method.Path}: the deadline passed before the call completed."));
 
-    internal static NatsHeaders RequestHeaders(Metadata? metadata, TimeSpan? timeout, Activity? activity)
+    internal static NatsHeaders RequestHeaders(Metadata? metadata, string? timeout, Activity? activity)
     {
         var headers = new NatsHeaders { [WireHeaders.ContentType] = WireHeaders.ProtobufContentType };
-        if (timeout is { } t)
+        if (timeout is not null)
         {
-            headers[WireHeaders.Timeout] = GrpcTimeout.Format(t);
+            headers[WireHeaders.Timeout] = timeout;
         }
 
         var context = activity?.Context ?? Activity.Current?.Context;
@@ -267,6 +310,28 @@ public sealed class NatsMeshClient : IMeshCallInvoker
         _ => new RpcException(new Status(StatusCode.Internal, $"{method.Path}: client error ({ex.GetType().Name}: {ex.Message})."), ex.Message),
     };
 
-    private string SubjectOf(MeshMethod method) =>
-        _subjects.GetOrAdd(method, static (m, prefix) => MeshSubjects.For(prefix, m), Options.SubjectPrefix);
+    private string SubjectOf(MeshMethod method) => RouteOf(method).Subject;
+
+    private Route RouteOf(MeshMethod method) =>
+        _routes.GetOrAdd(method, static (m, options) => new Route(m, options), Options);
+
+    /// <summary>What a client computes once per method.</summary>
+    private sealed class Route
+    {
+        public Route(MeshMethod method, MeshClientOptions options)
+        {
+            Subject = MeshSubjects.For(options.SubjectPrefix, method);
+            DefaultTimeout = method.DefaultTimeout ?? options.DefaultTimeout;
+            TimeoutHeader = GrpcTimeout.Format(DefaultTimeout);
+            ReplyOpts = new NatsSubOpts { Timeout = DefaultTimeout };
+        }
+
+        public string Subject { get; }
+
+        public TimeSpan DefaultTimeout { get; }
+
+        public string TimeoutHeader { get; }
+
+        public NatsSubOpts ReplyOpts { get; }
+    }
 }

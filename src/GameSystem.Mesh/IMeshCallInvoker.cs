@@ -10,9 +10,16 @@ namespace GameSystem.Mesh;
 /// </summary>
 public interface IMeshCallInvoker
 {
-    /// <summary>Makes a unary call.</summary>
+    /// <summary>Makes a unary call and returns its response.</summary>
     /// <exception cref="RpcException">The call failed; <see cref="RpcException.StatusCode"/> says why.</exception>
-    ValueTask<MeshResponse<TResponse>> UnaryAsync<TRequest, TResponse>(
+    ValueTask<TResponse> UnaryAsync<TRequest, TResponse>(
+        MeshMethod<TRequest, TResponse> method, TRequest request, CallOptions options)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new();
+
+    /// <summary>Makes a unary call and returns its response with the metadata the server sent back.</summary>
+    /// <exception cref="RpcException">The call failed; <see cref="RpcException.StatusCode"/> says why.</exception>
+    ValueTask<MeshResponse<TResponse>> UnaryWithMetadataAsync<TRequest, TResponse>(
         MeshMethod<TRequest, TResponse> method, TRequest request, CallOptions options)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new();

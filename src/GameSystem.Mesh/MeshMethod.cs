@@ -19,6 +19,7 @@ public abstract class MeshMethod
     {
         Descriptor = descriptor;
         Type = type;
+        Path = $"/{descriptor.Service.FullName}/{descriptor.Name}";
         var options = descriptor.GetOptions();
         Idempotency = options?.IdempotencyLevel ?? MethodOptions.Types.IdempotencyLevel.IdempotencyUnknown;
         DefaultTimeout = ReadTimeout(options?.GetExtension(OptionsExtensions.Method)?.DefaultTimeout)
@@ -40,7 +41,7 @@ public abstract class MeshMethod
     public string ServiceFullName => Descriptor.Service.FullName;
 
     /// <summary>The gRPC path, e.g. <c>/gamesystem.time_manager.v1.TimeManagerService/GetClock</c>.</summary>
-    public string Path => $"/{ServiceFullName}/{Name}";
+    public string Path { get; }
 
     /// <summary>The contract's <c>idempotency_level</c>: whether a retry is safe.</summary>
     public MethodOptions.Types.IdempotencyLevel Idempotency { get; }

@@ -66,14 +66,12 @@ internal static class ServiceEmitter
                     .Line($"    => {method.Name}Async(request, new {CallOptions}(headers, deadline, cancellationToken));")
                     .Line()
                     .Summary(ClientSummary(service, method))
-                    .Open($"public async {ValueTask}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, {CallOptions} options)")
-                    .Line($"var response = await _invoker.UnaryAsync({meshMethod}, request, options).ConfigureAwait(false);")
-                    .Line("return response.Message;")
-                    .Close()
+                    .Line($"public {ValueTask}<{method.ResponseType}> {method.Name}Async({method.RequestType} request, {CallOptions} options)")
+                    .Line($"    => _invoker.UnaryAsync({meshMethod}, request, options);")
                     .Line()
                     .Line($"/// <summary>Calls {method.Name} and also returns the metadata the server sent back.</summary>")
                     .Line($"public {ValueTask}<{Mesh}.MeshResponse<{method.ResponseType}>> {method.Name}WithMetadataAsync({method.RequestType} request, {CallOptions} options)")
-                    .Line($"    => _invoker.UnaryAsync({meshMethod}, request, options);");
+                    .Line($"    => _invoker.UnaryWithMetadataAsync({meshMethod}, request, options);");
             }
             else
             {

@@ -14,7 +14,14 @@ internal sealed class CallCancellation : CancellationTokenSource
         _abort = abort.UnsafeRegister(static state => ((CallCancellation)state!).TryCancel(), this);
         if (timeout is { } t)
         {
-            CancelAfter(t);
+            if (t <= TimeSpan.Zero)
+            {
+                TryCancel();
+            }
+            else
+            {
+                CancelAfter(t);
+            }
         }
     }
 

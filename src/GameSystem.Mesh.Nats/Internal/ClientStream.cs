@@ -64,7 +64,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
         try
         {
             _inbox = await _connection.SubscribeCoreAsync(inbox, serializer: RawPayload.Deserializer, cancellationToken: _lifetime.Token).ConfigureAwait(false);
-            var headers = NatsMeshClient.RequestHeaders(_callOptions.Headers, _timeout, System.Diagnostics.Activity.Current);
+            var headers = NatsMeshClient.RequestHeaders(_callOptions.Headers, _timeout is { } t ? GrpcTimeout.Format(t) : null, System.Diagnostics.Activity.Current);
             headers[WireHeaders.Window] = _options.StreamWindow.ToString(CultureInfo.InvariantCulture);
             headers[WireHeaders.Heartbeat] = ((long)_options.StreamHeartbeat.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
             await _connection.PublishAsync(_subject, request, headers, inbox, MessageSerializer<TRequest>.Instance, cancellationToken: _lifetime.Token).ConfigureAwait(false);

@@ -23,10 +23,15 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
     /// <summary>Runs the call; never throws (every failure becomes an error reply).</summary>
     public abstract Task HandleAsync(ServiceRunner runner, NatsMsg<NatsMemoryOwner<byte>> msg);
 
-    protected static void RecordMetrics(MeshMethod method, long started, StatusCode code) =>
-        MeshTelemetry.ServerDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-            new KeyValuePair<string, object?>("rpc.method", method.Path),
-            new KeyValuePair<string, object?>("rpc.grpc.status_code", BoxedCodes[(int)code]));
+    protected static void RecordMetrics(MeshMethod method, long started, StatusCode code)
+    {
+        if (MeshTelemetry.ServerDuration.Enabled)
+        {
+            MeshTelemetry.ServerDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("rpc.method", method.Path),
+                new KeyValuePair<string, object?>("rpc.grpc.status_code", BoxedCodes[(int)code]));
+        }
+    }
 
     protected static Activity? StartActivity(MeshMethod method, NatsHeaders? headers)
     {
@@ -88,12 +93,13 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         return null;
     }
 
-    protected static bool TryParse<TRequest>(MeshMethod method, Func<TRequest> parse, out TRequest request, out RpcException? error)
-        where TRequest : class, IMessage
+    protected static bool TryParse<TRequest, TResponse>(MeshMethod<TRequest, TResponse> method, NatsMemoryOwner<byte> payload, out TRequest request, out RpcException? error)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
     {
         try
         {
-            request = parse();
+            request = method.ParseRequest(RawPayload.AsSequence(payload));
         }
         catch (InvalidProtocolBufferException ex)
         {
@@ -114,14 +120,14 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
     }
 
     /// <summary>Turns what a handler threw into the status the caller sees, without leaking internals.</summary>
-    protected static RpcException ToRpcException(Exception exception, MeshMethod method, ServiceRunner runner, CallCancellation cancellation)
+    protected static RpcException ToRpcException(Exception exception, MeshMethod method, ServiceRunner runner, NatsServerCallContext context)
     {
         switch (exception)
         {
             case RpcException rpc:
                 return rpc;
-            case OperationCanceledException when cancellation.IsCancellationRequested:
-                if (cancellation.ByClient)
+            case OperationCanceledException when context.IsCancellationRequested:
+                if (context.Cancellation.ByClient)
                 {
                     return new RpcException(new Status(StatusCode.Cancelled, $"{method.Path}: the caller cancelled the call."));
                 }
@@ -174,7 +180,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
         using var activity = StartActivity(_method, msg.Headers);
         var code = StatusCode.OK;
         string? error = null;
-        CallCancellation? cts = null;
+        NatsServerCallContext? context = null;
         string? callId = null;
         try
         {
@@ -189,7 +195,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                 }
 
                 if (headerError is not null
-                    || !TryParse(_method, () => _method.ParseRequest(RawPayload.AsSequence(payload)), out request, out headerError))
+                    || !TryParse(_method, payload, out request, out headerError))
                 {
                     code = headerError!.StatusCode;
                     error = headerError.Status.Detail;
@@ -197,9 +203,8 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                     return;
                 }
 
-                cts = runner.CreateCallCancellation(timeout);
-                callId = runner.RegisterCancellable(msg.Headers, cts);
-                var context = new NatsServerCallContext(_method.Path, runner.Host, deadline, metadata, cts.Token);
+                context = runner.CreateContext(_method, deadline, metadata);
+                callId = runner.RegisterCancellable(msg.Headers, context);
                 TResponse response;
                 try
                 {
@@ -212,7 +217,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                 }
                 catch (Exception ex)
                 {
-                    var rpc = ToRpcException(ex, _method, runner, cts);
+                    var rpc = ToRpcException(ex, _method, runner, context);
                     code = rpc.StatusCode;
                     error = rpc.Status.Detail;
                     activity?.SetStatus(ActivityStatusCode.Error, error);
@@ -249,7 +254,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
         finally
         {
             runner.Unregister(callId);
-            cts?.Dispose();
+            context?.Dispose();
             activity?.SetTag("rpc.grpc.status_code", (int)code);
             Stats.Record(started, code, error);
             RecordMetrics(_method, started, code);

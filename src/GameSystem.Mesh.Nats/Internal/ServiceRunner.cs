@@ -16,7 +16,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
 {
     private readonly FrozenDictionary<string, MethodHandler> _handlers;
     private readonly FrozenDictionary<string, MethodHandler>.AlternateLookup<ReadOnlySpan<char>> _byName;
-    private readonly ConcurrentDictionary<string, CallCancellation> _cancellable = new();
+    private readonly ConcurrentDictionary<string, NatsServerCallContext> _cancellable = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly MeshServerOptions _options;
     private readonly int _maxRequestBytes;
@@ -138,9 +138,10 @@ internal sealed class ServiceRunner : IAsyncDisposable
         _abort.Dispose();
     }
 
-    public CallCancellation CreateCallCancellation(TimeSpan? timeout) => new(timeout, _abort.Token);
+    public NatsServerCallContext CreateContext(MeshMethod method, DateTime deadline, Metadata metadata) =>
+        new(method.Path, Host, deadline, metadata, _abort.Token);
 
-    public string? RegisterCancellable(NatsHeaders? headers, CallCancellation cts)
+    public string? RegisterCancellable(NatsHeaders? headers, NatsServerCallContext context)
     {
         if (headers is null || !headers.TryGetValue(WireHeaders.CallId, out var id))
         {
@@ -148,7 +149,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
         }
 
         var callId = id.ToString();
-        _cancellable[callId] = cts;
+        _cancellable[callId] = context;
         return callId;
     }
 
@@ -230,7 +231,14 @@ internal sealed class ServiceRunner : IAsyncDisposable
         }
 
         // Off the receive loop, so a slow or CPU-bound handler never holds up the next message.
-        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Runner.RunAsync(state.Handler, state.Msg), (Runner: this, Handler: handler, Msg: msg), preferLocal: false);
+        if (InlineExperiment)
+        {
+            RunAsync(handler, msg);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(new Dispatch(this, handler, msg), preferLocal: false);
+        }
     }
 
     private async void RunAsync(MethodHandler handler, NatsMsg<NatsMemoryOwner<byte>> msg)
@@ -297,11 +305,18 @@ internal sealed class ServiceRunner : IAsyncDisposable
         {
             msg.Data.Dispose();
             if (msg.Headers is not null && msg.Headers.TryGetValue(WireHeaders.CallId, out var id)
-                && _cancellable.TryGetValue(id.ToString(), out var cts))
+                && _cancellable.TryGetValue(id.ToString(), out var context))
             {
-                cts.CancelByClient();
+                context.Cancellation.CancelByClient();
             }
         }
+    }
+
+    private static readonly bool InlineExperiment = Environment.GetEnvironmentVariable("GS_INLINE") == "1";
+
+    private sealed class Dispatch(ServiceRunner runner, MethodHandler handler, NatsMsg<NatsMemoryOwner<byte>> msg) : IThreadPoolWorkItem
+    {
+        public void Execute() => runner.RunAsync(handler, msg);
     }
 
     private sealed class HandlerFactory(MeshServerOptions options) : IMeshBindingVisitor<MethodHandler>

@@ -62,7 +62,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
 
                 if (rejection is null)
                 {
-                    TryParse(_method, () => _method.ParseRequest(RawPayload.AsSequence(payload)), out request, out rejection);
+                    TryParse(_method, payload, out request, out rejection);
                 }
                 else
                 {
@@ -100,7 +100,8 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         ServiceRunner runner, string replyTo, TRequest request, DateTime deadline, TimeSpan? timeout, Metadata metadata, int window, TimeSpan heartbeat)
     {
         var connection = runner.Connection;
-        using var cts = runner.CreateCallCancellation(timeout);
+        using var context = runner.CreateContext(_method, deadline, metadata);
+        var cts = context.Cancellation;
         using var credit = new SemaphoreSlim(window, int.MaxValue);
         var control = connection.NewInbox();
         var controlSub = await connection.SubscribeCoreAsync(control, serializer: RawPayload.Deserializer).ConfigureAwait(false);
@@ -176,7 +177,6 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
             }
         });
 
-        var context = new NatsServerCallContext(_method.Path, runner.Host, deadline, metadata, cts.Token);
         long sent = 0;
         RpcException? failure = null;
         try
@@ -204,7 +204,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         }
         catch (Exception ex)
         {
-            failure = ToRpcException(ex, _method, runner, cts);
+            failure = ToRpcException(ex, _method, runner, context);
         }
         finally
         {

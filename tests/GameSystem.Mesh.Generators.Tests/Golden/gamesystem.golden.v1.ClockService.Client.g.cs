@@ -20,15 +20,12 @@ namespace GameSystem.Golden.V1
             => GetClockAsync(request, new global::Grpc.Core.CallOptions(headers, deadline, cancellationToken));
 
         /// <summary>Returns the clock of one world. NOT_FOUND when the world has no clock.</summary>
-        public async global::System.Threading.Tasks.ValueTask<global::GameSystem.Golden.V1.Clock> GetClockAsync(global::GameSystem.Golden.V1.GetClockRequest request, global::Grpc.Core.CallOptions options)
-        {
-            var response = await _invoker.UnaryAsync(ClockService.MeshMethods.GetClock, request, options).ConfigureAwait(false);
-            return response.Message;
-        }
+        public global::System.Threading.Tasks.ValueTask<global::GameSystem.Golden.V1.Clock> GetClockAsync(global::GameSystem.Golden.V1.GetClockRequest request, global::Grpc.Core.CallOptions options)
+            => _invoker.UnaryAsync(ClockService.MeshMethods.GetClock, request, options);
 
         /// <summary>Calls GetClock and also returns the metadata the server sent back.</summary>
         public global::System.Threading.Tasks.ValueTask<global::GameSystem.Mesh.MeshResponse<global::GameSystem.Golden.V1.Clock>> GetClockWithMetadataAsync(global::GameSystem.Golden.V1.GetClockRequest request, global::Grpc.Core.CallOptions options)
-            => _invoker.UnaryAsync(ClockService.MeshMethods.GetClock, request, options);
+            => _invoker.UnaryWithMetadataAsync(ClockService.MeshMethods.GetClock, request, options);
 
         /// <summary>Streams the clock of one world each time it changes, until the caller cancels.</summary>
         public global::System.Collections.Generic.IAsyncEnumerable<global::GameSystem.Golden.V1.Clock> WatchClockAsync(global::GameSystem.Golden.V1.WatchClockRequest request, global::Grpc.Core.Metadata? headers = null, global::System.DateTime? deadline = null, global::System.Threading.CancellationToken cancellationToken = default)
@@ -43,14 +40,11 @@ namespace GameSystem.Golden.V1
             => PingAsync(request, new global::Grpc.Core.CallOptions(headers, deadline, cancellationToken));
 
         /// <summary>Calls rpc Ping of gamesystem.golden.v1.ClockService.</summary>
-        public async global::System.Threading.Tasks.ValueTask<global::Google.Protobuf.WellKnownTypes.Empty> PingAsync(global::Google.Protobuf.WellKnownTypes.Empty request, global::Grpc.Core.CallOptions options)
-        {
-            var response = await _invoker.UnaryAsync(ClockService.MeshMethods.Ping, request, options).ConfigureAwait(false);
-            return response.Message;
-        }
+        public global::System.Threading.Tasks.ValueTask<global::Google.Protobuf.WellKnownTypes.Empty> PingAsync(global::Google.Protobuf.WellKnownTypes.Empty request, global::Grpc.Core.CallOptions options)
+            => _invoker.UnaryAsync(ClockService.MeshMethods.Ping, request, options);
 
         /// <summary>Calls Ping and also returns the metadata the server sent back.</summary>
         public global::System.Threading.Tasks.ValueTask<global::GameSystem.Mesh.MeshResponse<global::Google.Protobuf.WellKnownTypes.Empty>> PingWithMetadataAsync(global::Google.Protobuf.WellKnownTypes.Empty request, global::Grpc.Core.CallOptions options)
-            => _invoker.UnaryAsync(ClockService.MeshMethods.Ping, request, options);
+            => _invoker.UnaryWithMetadataAsync(ClockService.MeshMethods.Ping, request, options);
     }
 }
