@@ -13,10 +13,11 @@ namespace GameSystem.Mesh.Nats;
 /// Makes mesh calls over NATS: the client half of docs/wire-protocol.md. Thread-safe;
 /// share one per connection.
 /// </summary>
-public sealed class NatsMeshClient : IMeshCallInvoker
+public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
 {
     private readonly INatsConnection _connection;
     private readonly ConcurrentDictionary<MeshMethod, Route> _routes = new();
+    private Task<ReplyInbox>? _inbox;
     private readonly string _clientId = Guid.NewGuid().ToString("N");
     private long _callSequence;
 
@@ -121,76 +122,61 @@ public sealed class NatsMeshClient : IMeshCallInvoker
         var route = RouteOf(method);
         var timeout = ResolveTimeout(method, call.Options.Deadline, Options.DefaultTimeout)
             ?? throw DeadlineExceeded(method);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller before it was sent."));
+        }
 
-        // Without a caller deadline the timeout is the method's own: its reply options and
-        // header text are computed once, not per call.
-        var usesDefault = timeout == route.DefaultTimeout;
-        var subject = route.Subject;
         var started = Stopwatch.GetTimestamp();
         using var activity = StartActivity(method);
-        var headers = RequestHeaders(call.Options.Headers, usesDefault ? route.TimeoutHeader : GrpcTimeout.Format(timeout), activity);
 
         // Only a call its caller can cancel needs an id the server can match a cancel notice to.
-        string? callId = null;
-        if (cancellationToken.CanBeCanceled)
+        var callId = cancellationToken.CanBeCanceled ? NextCallId() : null;
+
+        // Without metadata, trace, call id or caller deadline, the headers are the method's
+        // own and were built once.
+        var headers = call.Options.Headers is null && activity is null && Activity.Current is null && callId is null && timeout == route.DefaultTimeout
+            ? route.DefaultHeaders
+            : RequestHeaders(call.Options.Headers, timeout == route.DefaultTimeout ? route.TimeoutHeader : GrpcTimeout.Format(timeout), activity);
+        if (callId is not null)
         {
-            callId = NextCallId();
             headers[WireHeaders.CallId] = callId;
         }
 
         var status = StatusCode.OK;
+        var inbox = await InboxAsync().ConfigureAwait(false);
+        var pending = new PendingReply<TRequest, TResponse>(method, started + (long)(timeout.TotalSeconds * Stopwatch.Frequency), trailers is not null);
+        var replyTo = inbox.Register(pending);
+        var cancellation = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static state =>
+            {
+                var (client, inbox, pending, callId) = ((NatsMeshClient, ReplyInbox, PendingReply, string))state!;
+                if (inbox.Remove(pending))
+                {
+                    pending.Fail(new RpcException(new Status(StatusCode.Cancelled, $"{pending.Method.Path} was cancelled by the caller.")));
+                    client.AnnounceCancellation(pending.Method, callId);
+                }
+            }, (this, inbox, (PendingReply)pending, callId!))
+            : default;
         try
         {
-            NatsMsg<NatsMemoryOwner<byte>> reply;
             try
             {
-                reply = await _connection.RequestAsync(
-                    subject,
-                    request,
-                    headers,
-                    MessageSerializer<TRequest>.Instance,
-                    RawPayload.Deserializer,
-                    replyOpts: usesDefault ? route.ReplyOpts : new NatsSubOpts { Timeout = timeout },
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                await _connection.PublishAsync(route.Subject, request, headers, replyTo, MessageSerializer<TRequest>.Instance).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is not RpcException)
             {
-                AnnounceCancellation(method, callId!);
-                throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller."));
+                inbox.Remove(pending);
+                throw MapTransportException(ex, method, timeout);
             }
 
-            using var payload = reply.Data;
-            if (reply.Error is { } error)
-            {
-                throw new RpcException(new Status(StatusCode.Internal, $"{method.Path}: unreadable reply ({error.Message})."));
-            }
-
-            if (StatusCodec.TryReadError(reply.Headers, out var code, out var message))
-            {
-                throw StatusCodec.ToException(code, message, reply.Headers, RawPayload.AsSequence(payload));
-            }
-
-            TResponse response;
-            try
-            {
-                response = method.ParseResponse(RawPayload.AsSequence(payload));
-            }
-            catch (InvalidProtocolBufferException ex)
-            {
-                throw new RpcException(new Status(StatusCode.Internal,
-                    $"{method.Path}: the reply is not a valid {method.Descriptor.OutputType.FullName} ({ex.Message})."));
-            }
-
+            var response = await pending.Task.ConfigureAwait(false);
             if (trailers is not null)
             {
-                trailers.Value = MetadataCodec.Read(reply.Headers);
+                trailers.Value = pending.Trailers;
             }
 
             return response;
-        }
-        catch (Exception ex) when (ex is not RpcException)
-        {
-            throw MapTransportException(ex, method, timeout);
         }
         catch (RpcException ex)
         {
@@ -200,6 +186,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker
         }
         finally
         {
+            await cancellation.DisposeAsync().ConfigureAwait(false);
             activity?.SetTag("rpc.grpc.status_code", (int)status);
             if (MeshTelemetry.ClientDuration.Enabled)
             {
@@ -208,7 +195,40 @@ public sealed class NatsMeshClient : IMeshCallInvoker
                     new KeyValuePair<string, object?>("rpc.grpc.status_code", (int)status));
             }
         }
+    }
 
+    private ValueTask<ReplyInbox> InboxAsync()
+    {
+        var task = Volatile.Read(ref _inbox);
+        if (task is { IsCompletedSuccessfully: true })
+        {
+            return new ValueTask<ReplyInbox>(task.Result);
+        }
+
+        if (task is null || task.IsFaulted || task.IsCanceled)
+        {
+            var created = ReplyInbox.CreateAsync(_connection);
+            task = Interlocked.CompareExchange(ref _inbox, created, task) == task ? created : Volatile.Read(ref _inbox)!;
+        }
+
+        return new ValueTask<ReplyInbox>(task);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _inbox, null) is { } task)
+        {
+            try
+            {
+                var inbox = await task.ConfigureAwait(false);
+                await inbox.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (NatsException)
+            {
+                // The connection is gone, and the subscription with it.
+            }
+        }
     }
 
     private void AnnounceCancellation(MeshMethod method, string callId)
@@ -323,7 +343,11 @@ public sealed class NatsMeshClient : IMeshCallInvoker
             Subject = MeshSubjects.For(options.SubjectPrefix, method);
             DefaultTimeout = method.DefaultTimeout ?? options.DefaultTimeout;
             TimeoutHeader = GrpcTimeout.Format(DefaultTimeout);
-            ReplyOpts = new NatsSubOpts { Timeout = DefaultTimeout };
+            DefaultHeaders = new NatsHeaders
+            {
+                [WireHeaders.ContentType] = WireHeaders.ProtobufContentType,
+                [WireHeaders.Timeout] = TimeoutHeader,
+            };
         }
 
         public string Subject { get; }
@@ -332,6 +356,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker
 
         public string TimeoutHeader { get; }
 
-        public NatsSubOpts ReplyOpts { get; }
+        /// <summary>Headers of a call with nothing but the method's own timeout; shared, never modified.</summary>
+        public NatsHeaders DefaultHeaders { get; }
     }
 }

@@ -58,6 +58,7 @@ internal sealed class MeshHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Invoker.DisposeAsync();
         await Server.DisposeAsync();
         await ServerConnection.DisposeAsync();
         await ClientConnection.DisposeAsync();

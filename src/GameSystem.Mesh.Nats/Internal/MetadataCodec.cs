@@ -47,6 +47,24 @@ internal static class MetadataCodec
         }
     }
 
+    public static Metadata Read(RawHeaders headers)
+    {
+        Metadata? metadata = null;
+        foreach (var (rawName, rawValue) in headers)
+        {
+            if (IsReserved(rawName))
+            {
+                continue;
+            }
+
+            metadata ??= [];
+            var name = System.Text.Encoding.ASCII.GetString(rawName);
+            Add(metadata, name, System.Text.Encoding.UTF8.GetString(rawValue));
+        }
+
+        return metadata ?? Metadata.Empty;
+    }
+
     public static Metadata Read(NatsHeaders? headers)
     {
         if (headers is null || headers.Count == 0)
@@ -62,45 +80,51 @@ internal static class MetadataCodec
                 continue;
             }
 
-            var key = header.Key.ToLowerInvariant();
             foreach (var value in header.Value)
             {
                 metadata ??= [];
-                if (key.EndsWith(Metadata.BinaryHeaderSuffix, StringComparison.Ordinal))
-                {
-                    if (!TryFromBase64(value, out var bytes))
-                    {
-                        throw new RpcException(new Status(StatusCode.InvalidArgument,
-                            $"Metadata '{key}' is not valid base64 (keys ending in -bin carry base64 binary values)."));
-                    }
-
-                    try
-                    {
-                        metadata.Add(key, bytes);
-                    }
-                    catch (ArgumentException ex)
-                    {
-                        throw new RpcException(new Status(StatusCode.InvalidArgument,
-                            $"Header '{header.Key}' is not valid gRPC metadata ({ex.Message})."));
-                    }
-                }
-                else if (!string.IsNullOrEmpty(value))
-                {
-                    try
-                    {
-                        metadata.Add(key, value);
-                    }
-                    catch (ArgumentException ex)
-                    {
-                        throw new RpcException(new Status(StatusCode.InvalidArgument,
-                            $"Header '{header.Key}' is not valid gRPC metadata ({ex.Message})."));
-                    }
-                }
+                Add(metadata, header.Key, value);
             }
         }
 
         return metadata ?? Metadata.Empty;
     }
+
+    private static void Add(Metadata metadata, string header, string? value)
+    {
+        var key = header.ToLowerInvariant();
+        try
+        {
+            if (key.EndsWith(Metadata.BinaryHeaderSuffix, StringComparison.Ordinal))
+            {
+                if (!TryFromBase64(value, out var bytes))
+                {
+                    throw new RpcException(new Status(StatusCode.InvalidArgument,
+                        $"Metadata '{key}' is not valid base64 (keys ending in -bin carry base64 binary values)."));
+                }
+
+                metadata.Add(key, bytes);
+            }
+            else if (!string.IsNullOrEmpty(value))
+            {
+                metadata.Add(key, value);
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"Header '{header}' is not valid gRPC metadata ({ex.Message})."));
+        }
+    }
+
+    private static bool IsReserved(ReadOnlySpan<byte> name) =>
+        RawHeaders.Equals(name, WireHeaders.ContentType)
+        || RawHeaders.Equals(name, WireHeaders.ErrorCode)
+        || RawHeaders.Equals(name, WireHeaders.ErrorMessage)
+        || RawHeaders.Equals(name, WireHeaders.Timeout)
+        || RawHeaders.Equals(name, WireHeaders.TraceParent)
+        || RawHeaders.Equals(name, WireHeaders.TraceState)
+        || (name.Length >= 3 && RawHeaders.Equals(name[..3], "Gs-"));
 
     private static bool TryFromBase64(string? value, out byte[] bytes)
     {

@@ -21,7 +21,7 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
     public abstract bool IsStreaming { get; }
 
     /// <summary>Runs the call; never throws (every failure becomes an error reply).</summary>
-    public abstract Task HandleAsync(ServiceRunner runner, NatsMsg<NatsMemoryOwner<byte>> msg);
+    public abstract Task HandleAsync(ServiceRunner runner, IncomingRequest request);
 
     protected static void RecordMetrics(MeshMethod method, long started, StatusCode code)
     {
@@ -33,7 +33,7 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         }
     }
 
-    protected static Activity? StartActivity(MeshMethod method, NatsHeaders? headers)
+    protected static Activity? StartActivity(MeshMethod method, RawHeaders headers)
     {
         if (!MeshTelemetry.ActivitySource.HasListeners())
         {
@@ -41,10 +41,10 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         }
 
         ActivityContext parent = default;
-        if (headers is not null && headers.TryGetValue(WireHeaders.TraceParent, out var traceParent))
+        if (headers.TryGetValue(WireHeaders.TraceParent, out var traceParent))
         {
             headers.TryGetValue(WireHeaders.TraceState, out var traceState);
-            ActivityContext.TryParse(traceParent.ToString(), traceState.ToString(), isRemote: true, out parent);
+            ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
         }
 
         var activity = MeshTelemetry.ActivitySource.StartActivity(method.Path.TrimStart('/'), ActivityKind.Server, parent);
@@ -55,19 +55,19 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
     }
 
     /// <summary>What a request carries besides its body: deadline and metadata; or why it cannot run.</summary>
-    protected static RpcException? ReadRequestHeaders(MeshMethod method, NatsHeaders? headers, out DateTime deadline, out TimeSpan? timeout, out Metadata metadata)
+    protected static RpcException? ReadRequestHeaders(MeshMethod method, RawHeaders headers, out DateTime deadline, out TimeSpan? timeout, out Metadata metadata)
     {
         deadline = DateTime.MaxValue;
         timeout = null;
         metadata = Metadata.Empty;
-        if (headers is null)
+        if (headers.IsEmpty)
         {
             return null;
         }
 
         if (headers.TryGetValue(WireHeaders.Timeout, out var timeoutValue))
         {
-            if (!GrpcTimeout.TryParse(timeoutValue.ToString(), out var t))
+            if (!GrpcTimeout.TryParse(timeoutValue, out var t))
             {
                 return new RpcException(new Status(StatusCode.InvalidArgument,
                     $"{method.Path}: grpc-timeout '{timeoutValue}' is not a valid timeout (digits then one of H M S m u n)."));
@@ -93,13 +93,13 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         return null;
     }
 
-    protected static bool TryParse<TRequest, TResponse>(MeshMethod<TRequest, TResponse> method, NatsMemoryOwner<byte> payload, out TRequest request, out RpcException? error)
+    protected static bool TryParse<TRequest, TResponse>(MeshMethod<TRequest, TResponse> method, IncomingRequest incoming, out TRequest request, out RpcException? error)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
     {
         try
         {
-            request = method.ParseRequest(RawPayload.AsSequence(payload));
+            request = method.ParseRequest(incoming.Payload);
         }
         catch (InvalidProtocolBufferException ex)
         {
@@ -173,75 +173,73 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
 
     public override bool IsStreaming => false;
 
-    public override async Task HandleAsync(ServiceRunner runner, NatsMsg<NatsMemoryOwner<byte>> msg)
+    public override async Task HandleAsync(ServiceRunner runner, IncomingRequest incoming)
     {
         var started = Stopwatch.GetTimestamp();
-        var replyTo = msg.ReplyTo!;
-        using var activity = StartActivity(_method, msg.Headers);
+        var replyTo = incoming.ReplyTo;
+        var requestHeaders = incoming.Headers;
+        using var activity = StartActivity(_method, requestHeaders);
         var code = StatusCode.OK;
         string? error = null;
         NatsServerCallContext? context = null;
         string? callId = null;
         try
         {
-            TRequest request;
-            DateTime deadline;
-            using (var payload = msg.Data)
+            var headerError = ReadRequestHeaders(_method, requestHeaders, out var deadline, out var timeout, out var metadata);
+            if (headerError is null && timeout is { } t && t <= TimeSpan.Zero)
             {
-                var headerError = ReadRequestHeaders(_method, msg.Headers, out deadline, out var timeout, out var metadata);
-                if (headerError is null && timeout is { } t && t <= TimeSpan.Zero)
+                headerError = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
+            }
+
+            TRequest request = null!;
+            var parsed = headerError is null && TryParse(_method, incoming, out request, out headerError);
+            incoming.ReleasePayload();
+            if (!parsed)
+            {
+                code = headerError!.StatusCode;
+                error = headerError.Status.Detail;
+                await runner.ReplyErrorAsync(replyTo, headerError, _method).ConfigureAwait(false);
+                return;
+            }
+
+            context = runner.CreateContext(_method, deadline, metadata);
+            callId = runner.RegisterCancellable(requestHeaders, context);
+            TResponse response;
+            try
+            {
+                if (DateTime.UtcNow >= deadline)
                 {
-                    headerError = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
+                    throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline passed before the call started; it was not run."));
                 }
 
-                if (headerError is not null
-                    || !TryParse(_method, payload, out request, out headerError))
-                {
-                    code = headerError!.StatusCode;
-                    error = headerError.Status.Detail;
-                    await runner.ReplyErrorAsync(replyTo, headerError, _method).ConfigureAwait(false);
-                    return;
-                }
+                response = await _pipeline(request, context).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                var rpc = ToRpcException(ex, _method, runner, context);
+                code = rpc.StatusCode;
+                error = rpc.Status.Detail;
+                activity?.SetStatus(ActivityStatusCode.Error, error);
+                await runner.ReplyErrorAsync(replyTo, rpc, _method, context.TrailersIfAny).ConfigureAwait(false);
+                return;
+            }
 
-                context = runner.CreateContext(_method, deadline, metadata);
-                callId = runner.RegisterCancellable(msg.Headers, context);
-                TResponse response;
-                try
-                {
-                    if (DateTime.UtcNow >= deadline)
-                    {
-                        throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline passed before the call started; it was not run."));
-                    }
+            var headers = SuccessHeaders;
+            if (context.TrailersIfAny is { } trailers)
+            {
+                headers = new NatsHeaders { [WireHeaders.ContentType] = WireHeaders.ProtobufContentType };
+                MetadataCodec.Write(trailers, headers, dropReserved: true);
+            }
 
-                    response = await _pipeline(request, context).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    var rpc = ToRpcException(ex, _method, runner, context);
-                    code = rpc.StatusCode;
-                    error = rpc.Status.Detail;
-                    activity?.SetStatus(ActivityStatusCode.Error, error);
-                    await runner.ReplyErrorAsync(replyTo, rpc, _method, context.TrailersIfAny).ConfigureAwait(false);
-                    return;
-                }
-
-                var headers = SuccessHeaders;
-                if (context.TrailersIfAny is { } trailers)
-                {
-                    headers = new NatsHeaders { [WireHeaders.ContentType] = WireHeaders.ProtobufContentType };
-                    MetadataCodec.Write(trailers, headers, dropReserved: true);
-                }
-
-                try
-                {
-                    await runner.Connection.PublishAsync(replyTo, response, headers, serializer: MessageSerializer<TResponse>.Instance).ConfigureAwait(false);
-                }
-                catch (NatsPayloadTooLargeException ex)
-                {
-                    code = StatusCode.ResourceExhausted;
-                    error = $"{_method.Path}: the response is larger than the NATS server's max_payload ({ex.Message}).";
-                    await runner.ReplyErrorAsync(replyTo, new RpcException(new Status(code, error)), _method).ConfigureAwait(false);
-                }
+            try
+            {
+                await runner.Connection.PublishAsync(replyTo, response, headers, serializer: MessageSerializer<TResponse>.Instance).ConfigureAwait(false);
+            }
+            catch (NatsPayloadTooLargeException ex)
+            {
+                code = StatusCode.ResourceExhausted;
+                error = $"{_method.Path}: the response is larger than the NATS server's max_payload ({ex.Message}).";
+                await runner.ReplyErrorAsync(replyTo, new RpcException(new Status(code, error)), _method).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -255,6 +253,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
         {
             runner.Unregister(callId);
             context?.Dispose();
+            incoming.Release();
             activity?.SetTag("rpc.grpc.status_code", (int)code);
             Stats.Record(started, code, error);
             RecordMetrics(_method, started, code);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using Grpc.Core;
@@ -21,9 +22,8 @@ internal sealed class ServiceRunner : IAsyncDisposable
     private readonly MeshServerOptions _options;
     private readonly int _maxRequestBytes;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private INatsSub<NatsMemoryOwner<byte>>? _requests;
+    private RequestSubscription? _requests;
     private INatsSub<NatsMemoryOwner<byte>>? _cancels;
-    private Task? _receiving;
     private Task? _receivingCancels;
     private int _unaryInFlight;
     private int _streamsInFlight;
@@ -67,9 +67,9 @@ internal sealed class ServiceRunner : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _requests = await Connection.SubscribeCoreAsync(Subject, QueueGroup, RawPayload.Deserializer, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _requests = new RequestSubscription(Connection, Subject, QueueGroup, this);
+        await Connection.AddSubAsync(_requests, cancellationToken).ConfigureAwait(false);
         _cancels = await Connection.SubscribeCoreAsync(MeshSubjects.Cancel(_options.SubjectPrefix, Definition.FullName), serializer: RawPayload.Deserializer, cancellationToken: cancellationToken).ConfigureAwait(false);
-        _receiving = ReceiveAsync(_requests);
         _receivingCancels = ReceiveCancelsAsync(_cancels);
     }
 
@@ -84,10 +84,6 @@ internal sealed class ServiceRunner : IAsyncDisposable
             await _requests.UnsubscribeAsync().ConfigureAwait(false);
         }
 
-        if (_receiving is not null)
-        {
-            await _receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
 
         if (InFlight > 0)
         {
@@ -141,14 +137,13 @@ internal sealed class ServiceRunner : IAsyncDisposable
     public NatsServerCallContext CreateContext(MeshMethod method, DateTime deadline, Metadata metadata) =>
         new(method.Path, Host, deadline, metadata, _abort.Token);
 
-    public string? RegisterCancellable(NatsHeaders? headers, NatsServerCallContext context)
+    public string? RegisterCancellable(RawHeaders headers, NatsServerCallContext context)
     {
-        if (headers is null || !headers.TryGetValue(WireHeaders.CallId, out var id))
+        if (!headers.TryGetValue(WireHeaders.CallId, out var callId))
         {
             return null;
         }
 
-        var callId = id.ToString();
         _cancellable[callId] = context;
         return callId;
     }
@@ -181,77 +176,69 @@ internal sealed class ServiceRunner : IAsyncDisposable
             serializer: BytesSerializer.Instance);
     }
 
-    private async Task ReceiveAsync(INatsSub<NatsMemoryOwner<byte>> subscription)
+    /// <summary>
+    /// Called on the socket reader for every request: decides at once whether the call
+    /// runs (known method, size, concurrency) and queues it, or queues its rejection. Never
+    /// blocks the reader, never throws.
+    /// </summary>
+    public void Accept(string subject, string? replyTo, in ReadOnlySequence<byte>? headers, in ReadOnlySequence<byte> payload)
     {
-        var reader = subscription.Msgs;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        if (string.IsNullOrEmpty(replyTo))
         {
-            while (reader.TryRead(out var msg))
-            {
-                await AcceptAsync(msg).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async ValueTask AcceptAsync(NatsMsg<NatsMemoryOwner<byte>> msg)
-    {
-        if (string.IsNullOrEmpty(msg.ReplyTo))
-        {
-            msg.Data.Dispose();
-            Log.NoReplySubject(Logger, msg.Subject);
+            Log.NoReplySubject(Logger, subject);
             return;
         }
 
-        var subject = msg.Subject.AsSpan();
-        var methodName = subject[(subject.LastIndexOf('.') + 1)..];
+        if (_stopping)
+        {
+            Reject(replyTo, new RpcException(new Status(StatusCode.Unavailable, $"{Definition.FullName}: this instance is shutting down; retry.")));
+            return;
+        }
+
+        var methodName = subject.AsSpan()[(subject.LastIndexOf('.') + 1)..];
         if (!_byName.TryGetValue(methodName, out var handler))
         {
-            msg.Data.Dispose();
-            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.Unimplemented, UnimplementedMessage(methodName)))).ConfigureAwait(false);
+            Reject(replyTo, new RpcException(new Status(StatusCode.Unimplemented, UnimplementedMessage(methodName))));
             return;
         }
 
-        if (msg.Size > _maxRequestBytes)
+        var size = payload.Length + (headers?.Length ?? 0);
+        if (size > _maxRequestBytes)
         {
-            msg.Data.Dispose();
-            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"{handler.Method.Path}: the request is {msg.Size} bytes; this service accepts at most {_maxRequestBytes}."))).ConfigureAwait(false);
+            Reject(replyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{handler.Method.Path}: the request is {size} bytes; this service accepts at most {_maxRequestBytes}.")));
             return;
         }
 
         if (!TryEnter(handler.IsStreaming))
         {
-            msg.Data.Dispose();
             var limit = handler.IsStreaming ? _options.MaxConcurrentStreams : _options.MaxConcurrentCalls;
             MeshTelemetry.ShedCalls.Add(1, new KeyValuePair<string, object?>("rpc.method", handler.Method.Path));
             Log.Shedding(Logger, Definition.FullName, limit, handler.Method.Path);
-            await SafeReplyErrorAsync(msg.ReplyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"{Definition.FullName} is at its limit of {limit} concurrent {(handler.IsStreaming ? "streams" : "calls")} on this instance; retry with backoff."))).ConfigureAwait(false);
+            Reject(replyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{Definition.FullName} is at its limit of {limit} concurrent {(handler.IsStreaming ? "streams" : "calls")} on this instance; retry with backoff.")));
             return;
         }
 
-        // Off the receive loop, so a slow or CPU-bound handler never holds up the next message.
-        if (InlineExperiment)
-        {
-            RunAsync(handler, msg);
-        }
-        else
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(new Dispatch(this, handler, msg), preferLocal: false);
-        }
+        // Off the socket reader, so a slow or CPU-bound handler never holds up the next message.
+        ThreadPool.UnsafeQueueUserWorkItem(new IncomingRequest(this, handler, replyTo, headers, payload), preferLocal: false);
     }
 
-    private async void RunAsync(MethodHandler handler, NatsMsg<NatsMemoryOwner<byte>> msg)
+    public async void Run(MethodHandler handler, IncomingRequest request)
     {
         try
         {
-            await handler.HandleAsync(this, msg).ConfigureAwait(false);
+            await handler.HandleAsync(this, request).ConfigureAwait(false);
         }
         finally
         {
             Exit(handler.IsStreaming);
         }
     }
+
+    private void Reject(string replyTo, RpcException error) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Runner.SafeReplyErrorAsync(state.ReplyTo, state.Error).AsTask(),
+            (Runner: this, ReplyTo: replyTo, Error: error), preferLocal: false);
 
     private string UnimplementedMessage(ReadOnlySpan<char> methodName)
     {
@@ -310,13 +297,6 @@ internal sealed class ServiceRunner : IAsyncDisposable
                 context.Cancellation.CancelByClient();
             }
         }
-    }
-
-    private static readonly bool InlineExperiment = Environment.GetEnvironmentVariable("GS_INLINE") == "1";
-
-    private sealed class Dispatch(ServiceRunner runner, MethodHandler handler, NatsMsg<NatsMemoryOwner<byte>> msg) : IThreadPoolWorkItem
-    {
-        public void Execute() => runner.RunAsync(handler, msg);
     }
 
     private sealed class HandlerFactory(MeshServerOptions options) : IMeshBindingVisitor<MethodHandler>

@@ -46,7 +46,12 @@ internal static class StatusCodec
 
         headers.TryGetValue(WireHeaders.ErrorMessage, out var messageValue);
         message = messageValue.ToString();
-        if (!int.TryParse(codeValue.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var numeric))
+        return Interpret(codeValue.ToString(), ref code, ref message);
+    }
+
+    private static bool Interpret(string codeValue, ref StatusCode code, ref string message)
+    {
+        if (!int.TryParse(codeValue, NumberStyles.Integer, CultureInfo.InvariantCulture, out var numeric))
         {
             code = StatusCode.Unknown;
             message = $"Peer sent a non-numeric {WireHeaders.ErrorCode} '{codeValue}': {message}";
@@ -64,9 +69,25 @@ internal static class StatusCodec
         return numeric != 0;
     }
 
-    public static RpcException ToException(StatusCode code, string message, NatsHeaders? headers, ReadOnlySequence<byte> body)
+    /// <summary>Reads the status of a reply from its raw header block.</summary>
+    public static bool TryReadError(RawHeaders headers, out StatusCode code, out string message)
     {
-        var trailers = MetadataCodec.Read(headers);
+        code = StatusCode.OK;
+        message = string.Empty;
+        if (headers.IsEmpty || !headers.TryGetValue(WireHeaders.ErrorCode, out var codeValue))
+        {
+            return false;
+        }
+
+        headers.TryGetValue(WireHeaders.ErrorMessage, out message);
+        return Interpret(codeValue, ref code, ref message);
+    }
+
+    public static RpcException ToException(StatusCode code, string message, NatsHeaders? headers, ReadOnlySequence<byte> body) =>
+        ToException(code, message, MetadataCodec.Read(headers), body);
+
+    public static RpcException ToException(StatusCode code, string message, Metadata trailers, ReadOnlySequence<byte> body)
+    {
         if (!body.IsEmpty)
         {
             try

@@ -38,38 +38,29 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
 
     public override bool IsStreaming => true;
 
-    public override async Task HandleAsync(ServiceRunner runner, NatsMsg<NatsMemoryOwner<byte>> msg)
+    public override async Task HandleAsync(ServiceRunner runner, IncomingRequest incoming)
     {
         var started = Stopwatch.GetTimestamp();
-        var replyTo = msg.ReplyTo!;
-        using var activity = StartActivity(_method, msg.Headers);
+        var replyTo = incoming.ReplyTo;
+        var headers = incoming.Headers;
+        using var activity = StartActivity(_method, headers);
         var code = StatusCode.OK;
         string? error = null;
         try
         {
-            TRequest request;
-            RpcException? rejection;
-            DateTime deadline;
-            TimeSpan? timeout;
-            Metadata metadata;
-            using (var payload = msg.Data)
+            var rejection = ReadRequestHeaders(_method, headers, out var deadline, out var timeout, out var metadata);
+            if (rejection is null && timeout is { } t && t <= TimeSpan.Zero)
             {
-                rejection = ReadRequestHeaders(_method, msg.Headers, out deadline, out timeout, out metadata);
-                if (rejection is null && timeout is { } t && t <= TimeSpan.Zero)
-                {
-                    rejection = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
-                }
-
-                if (rejection is null)
-                {
-                    TryParse(_method, payload, out request, out rejection);
-                }
-                else
-                {
-                    request = null!;
-                }
+                rejection = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
             }
 
+            TRequest request = null!;
+            if (rejection is null)
+            {
+                TryParse(_method, incoming, out request, out rejection);
+            }
+
+            incoming.ReleasePayload();
             if (rejection is not null)
             {
                 code = rejection.StatusCode;
@@ -78,9 +69,9 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
                 return;
             }
 
-            var window = Math.Clamp(ReadInt(msg.Headers, WireHeaders.Window, 16), 1, WireHeaders.MaxStreamWindow);
-            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(ReadInt(msg.Headers, WireHeaders.Heartbeat, 5000), MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
-            (code, error) = await RunStreamAsync(runner, replyTo, request, deadline, timeout, metadata, window, heartbeat).ConfigureAwait(false);
+            var window = Math.Clamp(ReadInt(headers, WireHeaders.Window, 16), 1, WireHeaders.MaxStreamWindow);
+            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(ReadInt(headers, WireHeaders.Heartbeat, 5000), MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
+            (code, error) = await RunStreamAsync(runner, replyTo, request, deadline, metadata, window, heartbeat).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -90,6 +81,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         }
         finally
         {
+            incoming.Release();
             activity?.SetTag("rpc.grpc.status_code", (int)code);
             Stats.Record(started, code, error);
             RecordMetrics(_method, started, code);
@@ -97,7 +89,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
     }
 
     private async Task<(StatusCode Code, string? Error)> RunStreamAsync(
-        ServiceRunner runner, string replyTo, TRequest request, DateTime deadline, TimeSpan? timeout, Metadata metadata, int window, TimeSpan heartbeat)
+        ServiceRunner runner, string replyTo, TRequest request, DateTime deadline, Metadata metadata, int window, TimeSpan heartbeat)
     {
         var connection = runner.Connection;
         using var context = runner.CreateContext(_method, deadline, metadata);
@@ -264,6 +256,12 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
     private static int ReadInt(NatsHeaders? headers, string name, int fallback) =>
         headers is not null && headers.TryGetValue(name, out StringValues value)
             && int.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+            ? parsed
+            : fallback;
+
+    private static int ReadInt(RawHeaders headers, string name, int fallback) =>
+        headers.TryGetValue(name, out var value)
+            && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
             ? parsed
             : fallback;
 }
