@@ -90,7 +90,7 @@ internal static class MetadataCodec
         return metadata ?? Metadata.Empty;
     }
 
-    private static void Add(Metadata metadata, string header, string? value)
+    public static void Add(Metadata metadata, string header, string? value)
     {
         var key = header.ToLowerInvariant();
         try
@@ -117,7 +117,7 @@ internal static class MetadataCodec
         }
     }
 
-    private static bool IsReserved(ReadOnlySpan<byte> name) =>
+    public static bool IsReserved(ReadOnlySpan<byte> name) =>
         RawHeaders.Equals(name, WireHeaders.ContentType)
         || RawHeaders.Equals(name, WireHeaders.ErrorCode)
         || RawHeaders.Equals(name, WireHeaders.ErrorMessage)

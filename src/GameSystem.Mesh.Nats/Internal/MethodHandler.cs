@@ -9,7 +9,6 @@ namespace GameSystem.Mesh.Nats.Internal;
 /// <summary>Serves one method: parses, runs the interceptors and the service, replies.</summary>
 internal abstract class MethodHandler(MeshMethod method, string subject)
 {
-    private static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(24);
     private static readonly object[] BoxedCodes = [.. Enumerable.Range(0, 17).Select(static i => (object)i)];
 
     public MeshMethod Method { get; } = method;
@@ -33,7 +32,7 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         }
     }
 
-    protected static Activity? StartActivity(MeshMethod method, RawHeaders headers)
+    protected static Activity? StartActivity(MeshMethod method, IncomingRequest incoming)
     {
         if (!MeshTelemetry.ActivitySource.HasListeners())
         {
@@ -41,10 +40,9 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         }
 
         ActivityContext parent = default;
-        if (headers.TryGetValue(WireHeaders.TraceParent, out var traceParent))
+        if (incoming.TraceParent is { } traceParent)
         {
-            headers.TryGetValue(WireHeaders.TraceState, out var traceState);
-            ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
+            ActivityContext.TryParse(traceParent, incoming.TraceState, isRemote: true, out parent);
         }
 
         var activity = MeshTelemetry.ActivitySource.StartActivity(method.Path.TrimStart('/'), ActivityKind.Server, parent);
@@ -54,70 +52,14 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         return activity;
     }
 
-    /// <summary>What a request carries besides its body: deadline and metadata; or why it cannot run.</summary>
-    protected static RpcException? ReadRequestHeaders(MeshMethod method, RawHeaders headers, out DateTime deadline, out TimeSpan? timeout, out Metadata metadata)
-    {
-        deadline = DateTime.MaxValue;
-        timeout = null;
-        metadata = Metadata.Empty;
-        if (headers.IsEmpty)
-        {
-            return null;
-        }
+    /// <summary>Parses a request payload on the socket reader; throws InvalidProtocolBufferException.</summary>
+    public abstract object ParsePayload(in System.Buffers.ReadOnlySequence<byte> payload);
 
-        if (headers.TryGetValue(WireHeaders.Timeout, out var timeoutValue))
-        {
-            if (!GrpcTimeout.TryParse(timeoutValue, out var t))
-            {
-                return new RpcException(new Status(StatusCode.InvalidArgument,
-                    $"{method.Path}: grpc-timeout '{timeoutValue}' is not a valid timeout (digits then one of H M S m u n)."));
-            }
-
-            // Beyond what a timer can wait, a deadline means "none".
-            if (t <= MaxTimeout)
-            {
-                timeout = t;
-                deadline = DateTime.UtcNow + t;
-            }
-        }
-
-        try
-        {
-            metadata = MetadataCodec.Read(headers);
-        }
-        catch (RpcException ex)
-        {
-            return ex;
-        }
-
-        return null;
-    }
-
-    protected static bool TryParse<TRequest, TResponse>(MeshMethod<TRequest, TResponse> method, IncomingRequest incoming, out TRequest request, out RpcException? error)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        try
-        {
-            request = method.ParseRequest(incoming.Payload);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            request = null!;
-            error = new RpcException(new Status(StatusCode.InvalidArgument,
-                $"{method.Path}: the payload is not a valid {method.Descriptor.InputType.FullName} ({ex.Message})."));
-            return false;
-        }
-
-        if (method.FindMissingRequiredField(request) is { } missing)
-        {
-            error = MeshStatus.InvalidArgument(missing, $"is required by {method.Path}.");
-            return false;
-        }
-
-        error = null;
-        return true;
-    }
+    /// <summary>Rejects a parsed request that leaves a REQUIRED field unset.</summary>
+    protected static RpcException? CheckRequired(MeshMethod method, IMessage request) =>
+        method.FindMissingRequiredField(request) is { } missing
+            ? MeshStatus.InvalidArgument(missing, $"is required by {method.Path}.")
+            : null;
 
     /// <summary>Turns what a handler threw into the status the caller sees, without leaking internals.</summary>
     protected static RpcException ToRpcException(Exception exception, MeshMethod method, ServiceRunner runner, NatsServerCallContext context)
@@ -173,37 +115,32 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
 
     public override bool IsStreaming => false;
 
+    public override object ParsePayload(in System.Buffers.ReadOnlySequence<byte> payload) => _method.ParseRequest(payload);
+
     public override async Task HandleAsync(ServiceRunner runner, IncomingRequest incoming)
     {
         var started = Stopwatch.GetTimestamp();
         var replyTo = incoming.ReplyTo;
-        var requestHeaders = incoming.Headers;
-        using var activity = StartActivity(_method, requestHeaders);
+        using var activity = StartActivity(_method, incoming);
         var code = StatusCode.OK;
         string? error = null;
         NatsServerCallContext? context = null;
         string? callId = null;
         try
         {
-            var headerError = ReadRequestHeaders(_method, requestHeaders, out var deadline, out var timeout, out var metadata);
-            if (headerError is null && timeout is { } t && t <= TimeSpan.Zero)
+            var request = incoming.Request as TRequest;
+            var rejection = incoming.Rejection ?? CheckRequired(_method, request!);
+            if (rejection is not null)
             {
-                headerError = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
-            }
-
-            TRequest request = null!;
-            var parsed = headerError is null && TryParse(_method, incoming, out request, out headerError);
-            incoming.ReleasePayload();
-            if (!parsed)
-            {
-                code = headerError!.StatusCode;
-                error = headerError.Status.Detail;
-                await runner.ReplyErrorAsync(replyTo, headerError, _method).ConfigureAwait(false);
+                code = rejection.StatusCode;
+                error = rejection.Status.Detail;
+                await runner.ReplyErrorAsync(replyTo, rejection, _method).ConfigureAwait(false);
                 return;
             }
 
-            context = runner.CreateContext(_method, deadline, metadata);
-            callId = runner.RegisterCancellable(requestHeaders, context);
+            var deadline = incoming.Deadline;
+            context = runner.CreateContext(_method, deadline, incoming.Metadata);
+            callId = runner.RegisterCancellable(incoming.CallId, context);
             TResponse response;
             try
             {
@@ -212,7 +149,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                     throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline passed before the call started; it was not run."));
                 }
 
-                response = await _pipeline(request, context).ConfigureAwait(false);
+                response = await _pipeline(request!, context).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -231,20 +168,21 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                 MetadataCodec.Write(trailers, headers, dropReserved: true);
             }
 
-            try
-            {
-                await runner.Connection.PublishAsync(replyTo, response, headers, serializer: MessageSerializer<TResponse>.Instance).ConfigureAwait(false);
-            }
-            catch (NatsPayloadTooLargeException ex)
+            // Checked here, where the status is still ours to set: NATS refuses the message otherwise.
+            var size = response.CalculateSize();
+            if (size > runner.MaxPayload)
             {
                 code = StatusCode.ResourceExhausted;
-                error = $"{_method.Path}: the response is larger than the NATS server's max_payload ({ex.Message}).";
+                error = $"{_method.Path}: the response is {size} bytes, larger than the NATS server's max_payload of {runner.MaxPayload}.";
                 await runner.ReplyErrorAsync(replyTo, new RpcException(new Status(code, error)), _method).ConfigureAwait(false);
+                return;
             }
+
+            runner.Replies.Send(replyTo, response, headers);
         }
         catch (Exception ex)
         {
-            // Only the reply itself can fail here (the connection went away).
+            // Only an error reply can fail here (the connection went away).
             code = StatusCode.Unavailable;
             error = ex.Message;
             Log.ReplyFailed(runner.Logger, ex, _method.Path);
@@ -253,7 +191,6 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
         {
             runner.Unregister(callId);
             context?.Dispose();
-            incoming.Release();
             activity?.SetTag("rpc.grpc.status_code", (int)code);
             Stats.Record(started, code, error);
             RecordMetrics(_method, started, code);

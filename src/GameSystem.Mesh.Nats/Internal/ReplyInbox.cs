@@ -18,7 +18,8 @@ namespace GameSystem.Mesh.Nats.Internal;
 internal sealed class ReplyInbox : NatsSubBase, IDisposable
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(10);
-    private readonly ConcurrentDictionary<long, PendingReply> _pending = new();
+    // Registered by callers, removed on the socket reader: many locks, so they rarely meet.
+    private readonly ConcurrentDictionary<long, PendingReply> _pending = new(concurrencyLevel: 64, capacity: 1024);
     private readonly string _prefix;
     private readonly Timer _sweeper;
     private long _next;

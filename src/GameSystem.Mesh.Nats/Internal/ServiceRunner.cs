@@ -34,6 +34,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
         Connection = connection;
         Definition = definition;
         Logger = logger;
+        Replies = new ReplyWriter(connection, logger);
         _options = options;
         Subject = MeshSubjects.ServiceWildcard(options.SubjectPrefix, definition.FullName);
         QueueGroup = MeshSubjects.QueueGroup(definition.FullName);
@@ -44,6 +45,11 @@ internal sealed class ServiceRunner : IAsyncDisposable
     }
 
     public INatsConnection Connection { get; }
+
+    public ReplyWriter Replies { get; }
+
+    /// <summary>The largest message the NATS server accepts.</summary>
+    public long MaxPayload => Connection.ServerInfo?.MaxPayload ?? 1024 * 1024;
 
     public MeshServiceDefinition Definition { get; }
 
@@ -102,6 +108,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
             }
         }
 
+        await Replies.FlushAsync().ConfigureAwait(false);
         if (_cancels is not null)
         {
             await _cancels.UnsubscribeAsync().ConfigureAwait(false);
@@ -121,6 +128,8 @@ internal sealed class ServiceRunner : IAsyncDisposable
             await _abort.CancelAsync().ConfigureAwait(false);
         }
 
+        await Replies.FlushAsync().ConfigureAwait(false);
+
         if (_requests is not null)
         {
             await _requests.DisposeAsync().ConfigureAwait(false);
@@ -137,9 +146,9 @@ internal sealed class ServiceRunner : IAsyncDisposable
     public NatsServerCallContext CreateContext(MeshMethod method, DateTime deadline, Metadata metadata) =>
         new(method.Path, Host, deadline, metadata, _abort.Token);
 
-    public string? RegisterCancellable(RawHeaders headers, NatsServerCallContext context)
+    public string? RegisterCancellable(string? callId, NatsServerCallContext context)
     {
-        if (!headers.TryGetValue(WireHeaders.CallId, out var callId))
+        if (callId is null)
         {
             return null;
         }
@@ -221,7 +230,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
         }
 
         // Off the socket reader, so a slow or CPU-bound handler never holds up the next message.
-        ThreadPool.UnsafeQueueUserWorkItem(new IncomingRequest(this, handler, replyTo, headers, payload), preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(IncomingRequest.Read(this, handler, replyTo, headers, payload), preferLocal: false);
     }
 
     public async void Run(MethodHandler handler, IncomingRequest request)

@@ -38,29 +38,19 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
 
     public override bool IsStreaming => true;
 
+    public override object ParsePayload(in System.Buffers.ReadOnlySequence<byte> payload) => _method.ParseRequest(payload);
+
     public override async Task HandleAsync(ServiceRunner runner, IncomingRequest incoming)
     {
         var started = Stopwatch.GetTimestamp();
         var replyTo = incoming.ReplyTo;
-        var headers = incoming.Headers;
-        using var activity = StartActivity(_method, headers);
+        using var activity = StartActivity(_method, incoming);
         var code = StatusCode.OK;
         string? error = null;
         try
         {
-            var rejection = ReadRequestHeaders(_method, headers, out var deadline, out var timeout, out var metadata);
-            if (rejection is null && timeout is { } t && t <= TimeSpan.Zero)
-            {
-                rejection = new RpcException(new Status(StatusCode.DeadlineExceeded, $"{_method.Path}: the deadline had passed when the request arrived; it was not run."));
-            }
-
-            TRequest request = null!;
-            if (rejection is null)
-            {
-                TryParse(_method, incoming, out request, out rejection);
-            }
-
-            incoming.ReleasePayload();
+            var request = incoming.Request as TRequest;
+            var rejection = incoming.Rejection ?? CheckRequired(_method, request!);
             if (rejection is not null)
             {
                 code = rejection.StatusCode;
@@ -69,9 +59,9 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
                 return;
             }
 
-            var window = Math.Clamp(ReadInt(headers, WireHeaders.Window, 16), 1, WireHeaders.MaxStreamWindow);
-            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(ReadInt(headers, WireHeaders.Heartbeat, 5000), MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
-            (code, error) = await RunStreamAsync(runner, replyTo, request, deadline, metadata, window, heartbeat).ConfigureAwait(false);
+            var window = Math.Clamp(incoming.StreamWindow ?? 16, 1, WireHeaders.MaxStreamWindow);
+            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(incoming.StreamHeartbeatMs ?? 5000, MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
+            (code, error) = await RunStreamAsync(runner, replyTo, request!, incoming.Deadline, incoming.Metadata, window, heartbeat).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -81,7 +71,6 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         }
         finally
         {
-            incoming.Release();
             activity?.SetTag("rpc.grpc.status_code", (int)code);
             Stats.Record(started, code, error);
             RecordMetrics(_method, started, code);
@@ -256,12 +245,6 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
     private static int ReadInt(NatsHeaders? headers, string name, int fallback) =>
         headers is not null && headers.TryGetValue(name, out StringValues value)
             && int.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
-            ? parsed
-            : fallback;
-
-    private static int ReadInt(RawHeaders headers, string name, int fallback) =>
-        headers.TryGetValue(name, out var value)
-            && int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
             ? parsed
             : fallback;
 }
