@@ -7,7 +7,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
 {
     public static BenchmarkSettings Parse(string[] args)
     {
-        var settings = new BenchmarkSettings(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 3, [1, 16, 128]);
+        var settings = new BenchmarkSettings(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 5, [1, 16, 128]);
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             var value = args[i + 1];
