@@ -123,7 +123,7 @@ internal sealed class IncomingRequest : IThreadPoolWorkItem
             {
                 StreamHeartbeatMs = ReadInt(value);
             }
-            else if (!MetadataCodec.IsReserved(name))
+            else if (!WireHeaders.IsReserved(name))
             {
                 metadata ??= [];
                 MetadataCodec.Add(metadata, System.Text.Encoding.ASCII.GetString(name), System.Text.Encoding.UTF8.GetString(value));

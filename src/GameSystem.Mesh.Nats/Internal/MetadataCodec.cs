@@ -52,7 +52,7 @@ internal static class MetadataCodec
         Metadata? metadata = null;
         foreach (var (rawName, rawValue) in headers)
         {
-            if (IsReserved(rawName))
+            if (WireHeaders.IsReserved(rawName))
             {
                 continue;
             }
@@ -116,15 +116,6 @@ internal static class MetadataCodec
                 $"Header '{header}' is not valid gRPC metadata ({ex.Message})."));
         }
     }
-
-    public static bool IsReserved(ReadOnlySpan<byte> name) =>
-        RawHeaders.Equals(name, WireHeaders.ContentType)
-        || RawHeaders.Equals(name, WireHeaders.ErrorCode)
-        || RawHeaders.Equals(name, WireHeaders.ErrorMessage)
-        || RawHeaders.Equals(name, WireHeaders.Timeout)
-        || RawHeaders.Equals(name, WireHeaders.TraceParent)
-        || RawHeaders.Equals(name, WireHeaders.TraceState)
-        || (name.Length >= 3 && RawHeaders.Equals(name[..3], "Gs-"));
 
     private static bool TryFromBase64(string? value, out byte[] bytes)
     {

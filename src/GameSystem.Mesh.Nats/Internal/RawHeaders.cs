@@ -46,19 +46,6 @@ internal readonly struct RawHeaders(ReadOnlyMemory<byte> block)
         return false;
     }
 
-    public bool Contains(string name)
-    {
-        foreach (var (headerName, _) in new Enumerator(block))
-        {
-            if (Equals(headerName, name))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     public Enumerator GetEnumerator() => new(block);
 
     /// <summary>ASCII case-insensitive comparison of a header name with a known name.</summary>

@@ -36,13 +36,31 @@ internal static class WireHeaders
     // Id of a unary call its caller may cancel; a cancel notice names it.
     public const string CallId = "Gs-Call-Id";
 
-    /// <summary>Headers that belong to the protocol and never surface as call metadata.</summary>
+    // Headers that belong to the protocol and never surface as call metadata, besides
+    // every header starting with "Gs-".
+    private static readonly string[] Reserved = [ContentType, ErrorCode, ErrorMessage, Timeout, TraceParent, TraceState];
+
+    /// <summary>True for a header of the protocol, which never surfaces as call metadata.</summary>
     public static bool IsReserved(string name) =>
-        name.Equals(ContentType, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(ErrorCode, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(ErrorMessage, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(Timeout, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(TraceParent, StringComparison.OrdinalIgnoreCase)
-        || name.Equals(TraceState, StringComparison.OrdinalIgnoreCase)
-        || name.StartsWith("Gs-", StringComparison.OrdinalIgnoreCase);
+        name.StartsWith("Gs-", StringComparison.OrdinalIgnoreCase)
+        || Array.Exists(Reserved, r => r.Equals(name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The same test on a raw header name.</summary>
+    public static bool IsReserved(ReadOnlySpan<byte> name)
+    {
+        if (name.Length >= 3 && RawHeaders.Equals(name[..3], "Gs-"))
+        {
+            return true;
+        }
+
+        foreach (var reserved in Reserved)
+        {
+            if (RawHeaders.Equals(name, reserved))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }
