@@ -23,6 +23,16 @@ public sealed record MeshClientOptions
     /// </summary>
     public TimeSpan StreamHeartbeat { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Retries of a call that failed UNAVAILABLE (no instance serving, or the instance
+    /// reached was stopping), for methods whose contract declares them
+    /// <c>NO_SIDE_EFFECTS</c> or <c>IDEMPOTENT</c>. Zero turns retries off.
+    /// </summary>
+    public int MaxRetryAttempts { get; init; } = 2;
+
+    /// <summary>Wait before the first retry; doubled for each further one, within the deadline.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Client interceptors; the first is the outermost.</summary>
     public ImmutableArray<MeshClientInterceptor> Interceptors { get; init; } = [];
 }

@@ -145,38 +145,63 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
 
         var status = StatusCode.OK;
         var inbox = await InboxAsync().ConfigureAwait(false);
-        var pending = new PendingReply<TRequest, TResponse>(method, started + (long)(timeout.TotalSeconds * Stopwatch.Frequency), trailers is not null);
-        var replyTo = inbox.Register(pending);
-        var cancellation = cancellationToken.CanBeCanceled
-            ? cancellationToken.UnsafeRegister(static state =>
-            {
-                var (client, inbox, pending, callId) = ((NatsMeshClient, ReplyInbox, PendingReply, string))state!;
-                if (inbox.Remove(pending))
-                {
-                    pending.Fail(new RpcException(new Status(StatusCode.Cancelled, $"{pending.Method.Path} was cancelled by the caller.")));
-                    client.AnnounceCancellation(pending.Method, callId);
-                }
-            }, (this, inbox, (PendingReply)pending, callId!))
-            : default;
+        var deadline = started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var cancellation = default(CancellationTokenRegistration);
         try
         {
-            try
+            for (var attempt = 0; ; attempt++)
             {
-                await _connection.PublishAsync(route.Subject, request, headers, replyTo, MessageSerializer<TRequest>.Instance).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not RpcException)
-            {
-                inbox.Remove(pending);
-                throw MapTransportException(ex, method, timeout);
-            }
+                var pending = new PendingReply<TRequest, TResponse>(method, deadline, trailers is not null);
+                var replyTo = inbox.Register(pending);
+                if (cancellationToken.CanBeCanceled)
+                {
+                    await cancellation.DisposeAsync().ConfigureAwait(false);
+                    cancellation = cancellationToken.UnsafeRegister(static state =>
+                    {
+                        var (client, inbox, pending, callId) = ((NatsMeshClient, ReplyInbox, PendingReply, string))state!;
+                        if (inbox.Remove(pending))
+                        {
+                            pending.Fail(new RpcException(new Status(StatusCode.Cancelled, $"{pending.Method.Path} was cancelled by the caller.")));
+                            client.AnnounceCancellation(pending.Method, callId);
+                        }
+                    }, (this, inbox, (PendingReply)pending, callId!));
+                }
 
-            var response = await pending.Task.ConfigureAwait(false);
-            if (trailers is not null)
-            {
-                trailers.Value = pending.Trailers;
-            }
+                try
+                {
+                    try
+                    {
+                        await _connection.PublishAsync(route.Subject, request, headers, replyTo, MessageSerializer<TRequest>.Instance, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        inbox.Remove(pending);
+                        throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller before it was sent."));
+                    }
+                    catch (Exception ex) when (ex is not RpcException)
+                    {
+                        inbox.Remove(pending);
+                        throw MapTransportException(ex, method, timeout);
+                    }
 
-            return response;
+                    var response = await pending.Task.ConfigureAwait(false);
+                    if (trailers is not null)
+                    {
+                        trailers.Value = pending.Trailers;
+                    }
+
+                    return response;
+                }
+                catch (RpcException ex) when (RetryDelay(method, ex, attempt, deadline, cancellationToken) is { } delay)
+                {
+                    // The contract says a retry is harmless, and nobody was there to serve it.
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller."));
+                    }
+                }
+            }
         }
         catch (RpcException ex)
         {
@@ -195,6 +220,24 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
                     new KeyValuePair<string, object?>("rpc.grpc.status_code", (int)status));
             }
         }
+    }
+
+    /// <summary>
+    /// How long to wait before retrying, or null for no retry: only UNAVAILABLE (no
+    /// instance serving, or the one reached was stopping) on a method whose contract
+    /// declares it retry-safe, within the attempts and the deadline left.
+    /// </summary>
+    private TimeSpan? RetryDelay(MeshMethod method, RpcException error, int attempt, long deadline, CancellationToken cancellationToken)
+    {
+        if (error.StatusCode != StatusCode.Unavailable || !method.IsRetrySafe || attempt >= Options.MaxRetryAttempts || cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        // Exponential backoff with ±20 % jitter, so instances restarting together are not hit in step.
+        var delay = Options.RetryBackoff * Math.Pow(2, attempt) * (0.8 + (Random.Shared.NextDouble() * 0.4));
+        var left = TimeSpan.FromSeconds((deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
+        return delay < left ? delay : null;
     }
 
     private ValueTask<ReplyInbox> InboxAsync()

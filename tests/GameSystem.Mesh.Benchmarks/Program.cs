@@ -113,6 +113,9 @@ internal sealed class BenchProbe : IProbeService
     public ValueTask<EchoResponse> EchoAsync(EchoRequest request, ServerCallContext context) =>
         ValueTask.FromResult(new EchoResponse { Text = request.Text });
 
+    public ValueTask<AppendResponse> AppendAsync(AppendRequest request, ServerCallContext context) =>
+        ValueTask.FromResult(new AppendResponse());
+
     public ValueTask<LookupResponse> LookupAsync(LookupRequest request, ServerCallContext context) =>
         ValueTask.FromResult(new LookupResponse { Id = request.Id });
 

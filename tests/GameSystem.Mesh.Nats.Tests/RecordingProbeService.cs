@@ -9,6 +9,7 @@ namespace GameSystem.Mesh.Nats.Tests;
 internal sealed class RecordingProbeService : IProbeService
 {
     private int _running;
+    private long _appends;
     private int _maxRunning;
 
     public TaskCompletionSource<string> Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -74,6 +75,9 @@ internal sealed class RecordingProbeService : IProbeService
             Interlocked.Decrement(ref _running);
         }
     }
+
+    public ValueTask<AppendResponse> AppendAsync(AppendRequest request, ServerCallContext context) =>
+        ValueTask.FromResult(new AppendResponse { Count = Interlocked.Increment(ref _appends) });
 
     public ValueTask<LookupResponse> LookupAsync(LookupRequest request, ServerCallContext context) =>
         ValueTask.FromResult(new LookupResponse { Id = request.Id });

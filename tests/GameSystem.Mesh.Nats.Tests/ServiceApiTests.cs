@@ -21,7 +21,7 @@ public sealed class ServiceApiTests(NatsServerFixture nats)
         Assert.Equal("meshtest", root.GetProperty("name").GetString());
         Assert.Equal(mesh.Server.InstanceId, root.GetProperty("id").GetString());
         var endpoints = root.GetProperty("endpoints").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!);
-        Assert.Equal(["Count", "Echo", "Lookup"], endpoints.Keys.Order());
+        Assert.Equal(["Append", "Count", "Echo", "Lookup"], endpoints.Keys.Order());
 
         var echo = endpoints["Echo"];
         Assert.Equal(mesh.SubjectOf("Echo"), echo.GetProperty("subject").GetString());

@@ -49,7 +49,8 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
             _timeout = _method.DefaultTimeout;
         }
 
-        if (_timeout is { } t)
+        // Beyond what a timer can wait (about 24 days), a deadline means "none".
+        if (_timeout is { } t && t <= TimeSpan.FromDays(24))
         {
             _deadline = DateTime.UtcNow + t;
             _lifetime.CancelAfter(t);

@@ -117,6 +117,21 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
 
     public override object ParsePayload(in System.Buffers.ReadOnlySequence<byte> payload) => _method.ParseRequest(payload);
 
+    // "NATS/1.0\r\n", each "Name: value\r\n", and the closing "\r\n".
+    private static int HeaderBytes(NatsHeaders headers)
+    {
+        var bytes = 12;
+        foreach (var (name, values) in headers)
+        {
+            foreach (var value in values)
+            {
+                bytes += name.Length + (value?.Length ?? 0) + 4;
+            }
+        }
+
+        return bytes;
+    }
+
     public override async Task HandleAsync(ServiceRunner runner, IncomingRequest incoming)
     {
         var started = Stopwatch.GetTimestamp();
@@ -169,7 +184,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
             }
 
             // Checked here, where the status is still ours to set: NATS refuses the message otherwise.
-            var size = response.CalculateSize();
+            var size = response.CalculateSize() + HeaderBytes(headers);
             if (size > runner.MaxPayload)
             {
                 code = StatusCode.ResourceExhausted;

@@ -62,16 +62,21 @@ internal sealed class ReplyWriter(INatsConnection connection, ILogger logger)
     {
         try
         {
-            await connection.PublishAsync(reply.ReplyTo, reply.Message, reply.Headers, serializer: AnyMessageSerializer.Instance).ConfigureAwait(false);
+            try
+            {
+                await connection.PublishAsync(reply.ReplyTo, reply.Message, reply.Headers, serializer: AnyMessageSerializer.Instance).ConfigureAwait(false);
+            }
+            catch (NatsPayloadTooLargeException ex)
+            {
+                // The response fit, its trailers did not: the caller still gets an answer.
+                var status = new Grpc.Core.Status(Grpc.Core.StatusCode.ResourceExhausted, $"The reply is larger than the NATS server's max_payload ({ex.Message}).");
+                await connection.PublishAsync(reply.ReplyTo, StatusCodec.ErrorBody(status, null), StatusCodec.ErrorHeaders(status, null), serializer: BytesSerializer.Instance).ConfigureAwait(false);
+            }
         }
-        catch (NatsPayloadTooLargeException ex)
+        catch (Exception ex)
         {
-            // The response fit, its trailers did not: the caller still gets an answer.
-            var status = new Grpc.Core.Status(Grpc.Core.StatusCode.ResourceExhausted, $"The reply is larger than the NATS server's max_payload ({ex.Message}).");
-            await connection.PublishAsync(reply.ReplyTo, StatusCodec.ErrorBody(status, null), StatusCodec.ErrorHeaders(status, null), serializer: BytesSerializer.Instance).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is NatsException or ObjectDisposedException)
-        {
+            // Whatever one reply hits must not stop the replies queued behind it; its caller
+            // sees its deadline pass.
             Log.ReplyFailed(logger, ex, reply.ReplyTo);
         }
     }
