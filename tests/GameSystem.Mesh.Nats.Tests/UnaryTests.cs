@@ -347,6 +347,20 @@ public sealed class UnaryTests(NatsServerFixture nats)
         Assert.True(clock.ElapsedMilliseconds < calls * handlerMs / 4, $"took {clock.ElapsedMilliseconds} ms");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ThousandsOfCallsInFlight_AllGetTheirOwnReply()
+    {
+        // More calls in flight than the client's reply ring has slots, so some replies are
+        // matched through its overflow table.
+        const int calls = 5000;
+        await using var mesh = await MeshHarness.StartAsync(nats, server: o => o with { MaxConcurrentCalls = calls });
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, calls).Select(i =>
+            mesh.Client.EchoAsync(new EchoRequest { Text = $"call {i}", DelayMs = 500 }, cancellationToken: Timeout).AsTask()));
+
+        Assert.Equal(Enumerable.Range(0, calls).Select(i => $"call {i}"), responses.Select(r => r.Text));
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Overload_BeyondTheConcurrencyLimit_IsShedWithResourceExhausted()
     {

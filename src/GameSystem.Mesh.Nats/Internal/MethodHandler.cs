@@ -93,6 +93,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
     where TResponse : class, IMessage<TResponse>, new()
 {
     private static readonly NatsHeaders SuccessHeaders = new() { [WireHeaders.ContentType] = WireHeaders.ProtobufContentType };
+    private static readonly int SuccessHeaderBytes = HeaderBytes(SuccessHeaders);
     private readonly MeshMethod<TRequest, TResponse> _method;
     private readonly MeshUnaryHandler<TRequest, TResponse> _pipeline;
 
@@ -184,7 +185,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
             }
 
             // Checked here, where the status is still ours to set: NATS refuses the message otherwise.
-            var size = response.CalculateSize() + HeaderBytes(headers);
+            var size = response.CalculateSize() + (ReferenceEquals(headers, SuccessHeaders) ? SuccessHeaderBytes : HeaderBytes(headers));
             if (size > runner.MaxPayload)
             {
                 code = StatusCode.ResourceExhausted;

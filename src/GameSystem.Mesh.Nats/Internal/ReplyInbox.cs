@@ -18,8 +18,13 @@ namespace GameSystem.Mesh.Nats.Internal;
 internal sealed class ReplyInbox : NatsSubBase, IDisposable
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMilliseconds(10);
-    // Registered by callers, removed on the socket reader: many locks, so they rarely meet.
-    private readonly ConcurrentDictionary<long, PendingReply> _pending = new(concurrencyLevel: 64, capacity: 1024);
+    // Calls in flight, by id: a slot of the ring (id modulo its size) claimed and released
+    // with one compare-and-swap each, since callers register and the socket reader
+    // removes concurrently on every call; an id whose slot is still taken by a call that
+    // outlived a whole turn of the ring goes to the overflow table.
+    private const int RingSize = 4096;
+    private readonly PendingReply?[] _ring = new PendingReply?[RingSize];
+    private readonly ConcurrentDictionary<long, PendingReply> _overflow = new();
     private readonly string _prefix;
     private readonly Timer _sweeper;
     private long _next;
@@ -52,11 +57,46 @@ internal sealed class ReplyInbox : NatsSubBase, IDisposable
 
         var id = Interlocked.Increment(ref _next);
         pending.Id = id;
-        _pending[id] = pending;
+        if (Interlocked.CompareExchange(ref _ring[id & (RingSize - 1)], pending, null) is not null)
+        {
+            _overflow[id] = pending;
+        }
+
         return string.Create(CultureInfo.InvariantCulture, $"{_prefix}.{id}");
     }
 
-    public bool Remove(PendingReply pending) => _pending.TryRemove(new KeyValuePair<long, PendingReply>(pending.Id, pending));
+    /// <summary>Takes a call out of the table; true for the one caller that gets to complete it.</summary>
+    public bool Remove(PendingReply pending) =>
+        Interlocked.CompareExchange(ref _ring[pending.Id & (RingSize - 1)], null, pending) == pending
+        || _overflow.TryRemove(new KeyValuePair<long, PendingReply>(pending.Id, pending));
+
+    private PendingReply? Take(long id)
+    {
+        ref var slot = ref _ring[id & (RingSize - 1)];
+        var pending = Volatile.Read(ref slot);
+        if (pending is not null && pending.Id == id && Interlocked.CompareExchange(ref slot, null, pending) == pending)
+        {
+            return pending;
+        }
+
+        return _overflow.TryRemove(id, out var overflowed) ? overflowed : null;
+    }
+
+    private IEnumerable<PendingReply> Pending()
+    {
+        foreach (var pending in _ring)
+        {
+            if (pending is not null)
+            {
+                yield return pending;
+            }
+        }
+
+        foreach (var (_, pending) in _overflow)
+        {
+            yield return pending;
+        }
+    }
 
     public override async ValueTask DisposeAsync()
     {
@@ -75,8 +115,7 @@ internal sealed class ReplyInbox : NatsSubBase, IDisposable
     protected override ValueTask ReceiveInternalAsync(string subject, string? replyTo, ReadOnlySequence<byte>? headersBuffer, ReadOnlySequence<byte> payloadBuffer)
     {
         var token = subject.AsSpan(subject.LastIndexOf('.') + 1);
-        if (long.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-            && _pending.TryRemove(id, out var pending))
+        if (long.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && Take(id) is { } pending)
         {
             pending.Complete(headersBuffer, payloadBuffer);
         }
@@ -92,9 +131,9 @@ internal sealed class ReplyInbox : NatsSubBase, IDisposable
 
     private void FailAll(string why)
     {
-        foreach (var (id, pending) in _pending)
+        foreach (var pending in Pending())
         {
-            if (_pending.TryRemove(id, out _))
+            if (Remove(pending))
             {
                 pending.Fail(new RpcException(new Status(StatusCode.Unavailable, $"{pending.Method.Path}: {why}.")));
             }
@@ -103,15 +142,18 @@ internal sealed class ReplyInbox : NatsSubBase, IDisposable
 
     private void Sweep()
     {
-        if (_pending.IsEmpty)
+        var now = Stopwatch.GetTimestamp();
+        for (var i = 0; i < RingSize; i++)
         {
-            return;
+            if (Volatile.Read(ref _ring[i]) is { } pending && pending.DeadlineTimestamp <= now && Remove(pending))
+            {
+                pending.Fail(NatsMeshClient.DeadlineExceeded(pending.Method));
+            }
         }
 
-        var now = Stopwatch.GetTimestamp();
-        foreach (var (id, pending) in _pending)
+        foreach (var (_, pending) in _overflow)
         {
-            if (pending.DeadlineTimestamp <= now && _pending.TryRemove(id, out _))
+            if (pending.DeadlineTimestamp <= now && Remove(pending))
             {
                 pending.Fail(NatsMeshClient.DeadlineExceeded(pending.Method));
             }
