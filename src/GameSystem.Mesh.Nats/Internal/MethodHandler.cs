@@ -150,7 +150,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
             {
                 code = rejection.StatusCode;
                 error = rejection.Status.Detail;
-                await runner.ReplyErrorAsync(replyTo, rejection, _method).ConfigureAwait(false);
+                await runner.ReplyErrorAsync(replyTo, rejection).ConfigureAwait(false);
                 return;
             }
 
@@ -173,7 +173,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                 code = rpc.StatusCode;
                 error = rpc.Status.Detail;
                 activity?.SetStatus(ActivityStatusCode.Error, error);
-                await runner.ReplyErrorAsync(replyTo, rpc, _method, context.TrailersIfAny).ConfigureAwait(false);
+                await runner.ReplyErrorAsync(replyTo, rpc, context.TrailersIfAny).ConfigureAwait(false);
                 return;
             }
 
@@ -190,7 +190,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
             {
                 code = StatusCode.ResourceExhausted;
                 error = $"{_method.Path}: the response is {size} bytes, larger than the NATS server's max_payload of {runner.MaxPayload}.";
-                await runner.ReplyErrorAsync(replyTo, new RpcException(new Status(code, error)), _method).ConfigureAwait(false);
+                await runner.ReplyErrorAsync(replyTo, new RpcException(new Status(code, error))).ConfigureAwait(false);
                 return;
             }
 

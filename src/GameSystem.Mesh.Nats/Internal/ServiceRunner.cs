@@ -165,9 +165,8 @@ internal sealed class ServiceRunner : IAsyncDisposable
         }
     }
 
-    public ValueTask ReplyErrorAsync(string replyTo, RpcException error, MeshMethod? method, Metadata? trailers = null)
+    public ValueTask ReplyErrorAsync(string replyTo, RpcException error, Metadata? trailers = null)
     {
-        _ = method;
         var merged = trailers;
         if (error.Trailers.Count > 0)
         {
@@ -287,7 +286,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
     {
         try
         {
-            await ReplyErrorAsync(replyTo, error, null).ConfigureAwait(false);
+            await ReplyErrorAsync(replyTo, error).ConfigureAwait(false);
         }
         catch (NatsException ex)
         {

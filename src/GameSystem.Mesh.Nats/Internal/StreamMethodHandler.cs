@@ -55,7 +55,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
             {
                 code = rejection.StatusCode;
                 error = rejection.Status.Detail;
-                await runner.ReplyErrorAsync(replyTo, rejection, _method).ConfigureAwait(false);
+                await runner.ReplyErrorAsync(replyTo, rejection).ConfigureAwait(false);
                 return;
             }
 
