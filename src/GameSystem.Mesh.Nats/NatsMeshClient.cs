@@ -30,6 +30,12 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"StreamWindow must be between 2 and {WireHeaders.MaxStreamWindow}.");
         }
+
+        if (Options.MaxRetryAttempts < 0 || Options.RetryBackoff < TimeSpan.Zero || Options.StreamHeartbeat <= TimeSpan.Zero || Options.DefaultTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options),
+                "MaxRetryAttempts and RetryBackoff must not be negative; StreamHeartbeat and DefaultTimeout must be positive.");
+        }
     }
 
     /// <summary>The options in force.</summary>
