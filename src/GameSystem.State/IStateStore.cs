@@ -1,0 +1,79 @@
+namespace GameSystem.State;
+
+/// <summary>
+/// Key-value state for services, safe under concurrent writers and client retries.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every entry carries a version: 0 means absent, and each successful write (set or
+/// increment) adds 1. A write that names the version it expects succeeds only if the entry
+/// is still at that version, so a read-modify-write never loses a concurrent update, and a
+/// retried write (same expected version) cannot apply twice.
+/// </para>
+/// <para>
+/// Versions start again at 1 once an entry is deleted or expires. A writer holding a version
+/// from before a delete can therefore match a re-created entry; state whose keys are deleted
+/// and re-created while other writers hold versions should use fresh keys instead.
+/// </para>
+/// <para>
+/// Keys are 1 to <see cref="StateKeys.MaxLength"/> characters without whitespace or control
+/// characters; an invalid key throws <see cref="ArgumentException"/>.
+/// </para>
+/// </remarks>
+public interface IStateStore
+{
+    /// <summary>Reads an entry with its version; null when the key is absent or expired.</summary>
+    ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores <paramref name="value"/>, replacing the entry and its expiry.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The bytes to store (copied).</param>
+    /// <param name="expectedVersion">
+    /// Null to write unconditionally; otherwise the version the entry must have for the write
+    /// to happen (0: only create, the key must be absent).
+    /// </param>
+    /// <param name="ttl">How long the entry lives; null for no expiry.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The new version, or a conflict carrying the entry actually stored.</returns>
+    ValueTask<StateWriteResult> SetAsync(string key, ReadOnlyMemory<byte> value, long? expectedVersion = null, TimeSpan? ttl = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes an entry. Without <paramref name="expectedVersion"/> deleting an absent key
+    /// succeeds, so a retried delete is harmless.
+    /// </summary>
+    /// <returns>Success with version 0, or a conflict carrying the entry actually stored.</returns>
+    ValueTask<StateWriteResult> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Atomically adds <paramref name="delta"/> to a counter (an absent key counts as 0) and
+    /// bumps its version. The counter is stored as its decimal text, which <see cref="GetAsync"/> returns.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="delta">The amount to add (may be negative).</param>
+    /// <param name="ttl">
+    /// Expiry applied only when this increment creates the counter (a fixed window); an
+    /// existing counter keeps its expiry.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The counter's new value.</returns>
+    /// <exception cref="InvalidOperationException">The entry does not hold an integer, or the sum overflows.</exception>
+    ValueTask<long> IncrementAsync(string key, long delta = 1, TimeSpan? ttl = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Lists the entries whose keys start with <paramref name="prefix"/>, one page at a time.
+    /// </summary>
+    /// <param name="prefix">The key prefix (may be empty for every key).</param>
+    /// <param name="pageSize">The number of entries wanted per page (1 to <see cref="StateKeys.MaxPageSize"/>).</param>
+    /// <param name="pageToken">Null for the first page, then the previous page's <see cref="StatePage.NextPageToken"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <remarks>
+    /// An entry present for the whole listing is returned; one written or deleted meanwhile may
+    /// or may not be. The in-memory store returns exactly <paramref name="pageSize"/> entries per
+    /// page in ordinal key order. The Redis store follows SCAN: pages come in no particular
+    /// order, may hold somewhat more than <paramref name="pageSize"/> entries, and a key may
+    /// appear twice if Redis resizes its table during the listing.
+    /// </remarks>
+    ValueTask<StatePage> ListAsync(string prefix, int pageSize = 100, string? pageToken = null, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,46 @@
+using GameSystem.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GameSystem.State.Tests;
+
+public sealed class StateStoreRegistrationTests(RedisServerFixture redis)
+{
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Theory(Timeout = 10_000)]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("  ")]
+    public async Task AddGameSystemStateStore_WithoutRedis_UsesTheInMemoryStoreOnTheRegisteredClock(string? connectionString)
+    {
+        var time = new FakeTimeProvider();
+        await using var provider = new ServiceCollection()
+            .AddSingleton<TimeProvider>(time)
+            .AddGameSystemStateStore(connectionString)
+            .BuildServiceProvider();
+
+        var store = provider.GetRequiredService<IStateStore>();
+        await store.SetAsync("k", "v"u8.ToArray(), ttl: TimeSpan.FromMinutes(1), cancellationToken: Timeout);
+        time.Advance(TimeSpan.FromMinutes(2));
+
+        Assert.IsType<InMemoryStateStore>(store);
+        Assert.Null(await store.GetAsync("k", Timeout));
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task AddGameSystemStateStore_WithAConnectionString_UsesRedis()
+    {
+        var options = RedisStateStoreOptions.Default with { KeyPrefix = $"gs-test:{Guid.NewGuid():N}:" };
+        await using var provider = new ServiceCollection()
+            .AddGameSystemStateStore(redis.ConnectionString, options)
+            .BuildServiceProvider();
+
+        var store = provider.GetRequiredService<IStateStore>();
+        var written = await store.SetAsync("k", "v"u8.ToArray(), expectedVersion: 0, cancellationToken: Timeout);
+
+        Assert.IsType<RedisStateStore>(store);
+        Assert.Equal(StateWriteResult.Written(1), written);
+        Assert.Equal(1, (await store.GetAsync("k", Timeout))!.Version);
+    }
+}
