@@ -14,7 +14,8 @@ internal sealed record HostSettings(
     MeshNatsOptions Nats,
     MeshServerOptions Server,
     MeshClientOptions Client,
-    ImmutableDictionary<string, int> ServiceConcurrency)
+    ImmutableDictionary<string, int> ServiceConcurrency,
+    string? StoreRedis)
 {
     public const string Section = "GameSystem";
 
@@ -93,8 +94,21 @@ internal sealed record HostSettings(
             concurrency[service.Key] = ReadInt(service, "MaxConcurrentCalls", server.MaxConcurrentCalls, 1);
         }
 
+        var redis = root.GetSection("Store")["Redis"];
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            try
+            {
+                StackExchange.Redis.ConfigurationOptions.Parse(redis);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new SettingException("GameSystem:Store:Redis", $"is not a StackExchange.Redis connection string ({ex.Message}), e.g. 127.0.0.1:6379.");
+            }
+        }
+
         var services = ReadList(root.GetSection("Services"));
-        return new HostSettings(services.IsEmpty ? ["all"] : services, natsOptions, server, client, concurrency.ToImmutable());
+        return new HostSettings(services.IsEmpty ? ["all"] : services, natsOptions, server, client, concurrency.ToImmutable(), string.IsNullOrWhiteSpace(redis) ? null : redis);
     }
 
     // Accepts a JSON array, `a,b,c` in one value (environment variables, command line), or both.

@@ -35,6 +35,17 @@ internal sealed partial class MeshHostedService(
                 "Start a server (eng/run-mesh.sh starts one) or set GameSystem:Nats:Servers.", ex);
         }
 
+        try
+        {
+            // Resolved now, so an unreachable Redis stops start-up instead of the first call.
+            _ = services.GetRequiredService<GameSystem.State.IStateStore>();
+        }
+        catch (StackExchange.Redis.RedisConnectionException ex)
+        {
+            throw new HostStartupException(
+                $"Cannot connect to Redis at {settings.StoreRedis} ({ex.Message}). Start it, or leave GameSystem:Store:Redis empty to use the in-memory store.", ex);
+        }
+
         _server = new NatsMeshServer(connection, settings.Server, loggerFactory);
         foreach (var service in selection.Services)
         {
@@ -58,6 +69,15 @@ internal sealed partial class MeshHostedService(
         var servers = string.Join(", ", settings.Nats.Servers);
         LogConnected(logger, _server.InstanceId, servers, info?.Version ?? "?", info?.JetStreamAvailable == true ? "on" : "off");
         LogServing(logger, selection.Services.Length, implemented, selection.Services.Length - implemented);
+        if (settings.StoreRedis is { } redis)
+        {
+            LogRedisStore(logger, redis);
+        }
+        else
+        {
+            LogMemoryStore(logger);
+        }
+
         foreach (var service in selection.Services)
         {
             var subject = MeshSubjects.ServiceWildcard(settings.Server.SubjectPrefix, service.Info.FullName);
@@ -86,6 +106,12 @@ internal sealed partial class MeshHostedService(
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Serving {Count} services: {Implemented} implemented, {Unimplemented} answering UNIMPLEMENTED")]
     private static partial void LogServing(ILogger logger, int count, int implemented, int unimplemented);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "State store: Redis at {Redis}")]
+    private static partial void LogRedisStore(ILogger logger, string redis);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "State store: in memory (GameSystem:Store:Redis is not set); service state is lost when the host stops")]
+    private static partial void LogMemoryStore(ILogger logger);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "  {Service,-26} {State,-13} {Subject}")]
     private static partial void LogService(ILogger logger, string service, string state, string subject);

@@ -1,6 +1,7 @@
 using GameSystem.Host;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
+using GameSystem.State;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -36,6 +37,8 @@ catch (SettingException ex)
 }
 
 builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddGameSystemStateStore(settings.StoreRedis);
 builder.Services.AddSingleton(selection);
 builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(settings.Nats.ToNatsOpts()));
 builder.Services.AddSingleton<IMeshCallInvoker>(provider => new NatsMeshClient(provider.GetRequiredService<INatsConnection>(), settings.Client));
