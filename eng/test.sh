@@ -27,7 +27,8 @@ fi
 sum() { grep -ho "<Counters [^>]*" "${trx_files[@]}" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' | awk '{s+=$1} END {print s+0}'; }
 passed=$(sum passed)
 failed=$(( $(sum failed) + $(sum error) + $(sum timeout) + $(sum aborted) ))
-skipped=$(sum notExecuted)
+# xunit reports a skipped test as not executed without counting it in notExecuted.
+skipped=$(( $(sum total) - $(sum executed) + $(sum notExecuted) ))
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
   exit 1
