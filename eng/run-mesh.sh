@@ -42,7 +42,12 @@ else
   echo "Started nats-server (JetStream on) at nats://127.0.0.1:4222, log in .run/nats-server.log"
 fi
 
-dotnet build src/GameSystem.Host -c Release -nologo -v q -clp:"ErrorsOnly;NoSummary"
+mkdir -p .run
+echo "Building the host …"
+if ! dotnet build src/GameSystem.Host -c Release -nologo >"$root/.run/build.log" 2>&1; then
+  grep -E "error|Error" "$root/.run/build.log" >&2 || cat "$root/.run/build.log" >&2
+  exit 1
+fi
 # Not exec: the trap must stop the nats-server this script started once the host exits.
 dotnet src/GameSystem.Host/bin/Release/net10.0/GameSystem.Host.dll "$@" &
 host_pid=$!

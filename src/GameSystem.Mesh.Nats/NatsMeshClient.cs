@@ -187,7 +187,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
                     catch (Exception ex) when (ex is not RpcException)
                     {
                         inbox.Remove(pending);
-                        throw MapTransportException(ex, method, timeout);
+                        throw MapTransportException(ex, method);
                     }
 
                     var response = await pending.Task.ConfigureAwait(false);
@@ -367,12 +367,10 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         return activity;
     }
 
-    internal static RpcException MapTransportException(Exception ex, MeshMethod method, TimeSpan? timeout) => ex switch
+    // What publishing or subscribing can throw; replies and their absence are read by the
+    // reply inbox and the stream reader themselves.
+    internal static RpcException MapTransportException(Exception ex, MeshMethod method) => ex switch
     {
-        NatsNoRespondersException => new RpcException(new Status(StatusCode.Unavailable,
-            $"{method.Path}: no instance of {method.ServiceFullName} is serving (NATS: no responders).")),
-        NatsNoReplyException => new RpcException(new Status(StatusCode.DeadlineExceeded,
-            $"{method.Path}: no reply within {timeout?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms.")),
         NatsPayloadTooLargeException => new RpcException(new Status(StatusCode.ResourceExhausted,
             $"{method.Path}: the request is larger than the NATS server's max_payload ({ex.Message}).")),
         NatsException => new RpcException(new Status(StatusCode.Unavailable, $"{method.Path}: NATS transport error ({ex.Message}).")),

@@ -124,14 +124,6 @@ public sealed class MeshMethod<TRequest, TResponse> : MeshMethod
         }
     }
 
-    /// <summary>Writes a request to <paramref name="output"/> as protobuf.</summary>
-    #pragma warning disable CA1822 // instance members keep the codec next to the method it belongs to
-    public void WriteRequest(TRequest request, IBufferWriter<byte> output) => request.WriteTo(output);
-
-    /// <summary>Writes a response to <paramref name="output"/> as protobuf.</summary>
-    public void WriteResponse(TResponse response, IBufferWriter<byte> output) => response.WriteTo(output);
-#pragma warning restore CA1822
-
     /// <summary>Parses a request; throws <see cref="InvalidProtocolBufferException"/> on malformed input.</summary>
     public TRequest ParseRequest(in ReadOnlySequence<byte> payload) => _requestParser.ParseFrom(payload);
 

@@ -76,7 +76,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
         }
         catch (NatsException ex)
         {
-            throw NatsMeshClient.MapTransportException(ex, _method, _timeout);
+            throw NatsMeshClient.MapTransportException(ex, _method);
         }
     }
 

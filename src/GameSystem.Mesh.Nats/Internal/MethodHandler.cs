@@ -55,11 +55,20 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
     /// <summary>Parses a request payload on the socket reader; throws InvalidProtocolBufferException.</summary>
     public abstract object ParsePayload(in System.Buffers.ReadOnlySequence<byte> payload);
 
-    /// <summary>Rejects a parsed request that leaves a REQUIRED field unset.</summary>
-    protected static RpcException? CheckRequired(MeshMethod method, IMessage request) =>
-        method.FindMissingRequiredField(request) is { } missing
-            ? MeshStatus.InvalidArgument(missing, $"is required by {method.Path}.")
-            : null;
+    /// <summary>
+    /// The request a call runs with, or why it must not run: what the socket reader already
+    /// found (bad headers, malformed payload, expired deadline), then unset REQUIRED fields.
+    /// </summary>
+    protected TRequest? Admit<TRequest>(IncomingRequest incoming, out RpcException? rejection)
+        where TRequest : class, IMessage
+    {
+        var request = incoming.Request as TRequest;
+        rejection = incoming.Rejection
+            ?? (Method.FindMissingRequiredField(request!) is { } missing
+                ? MeshStatus.InvalidArgument(missing, $"is required by {Method.Path}.")
+                : null);
+        return rejection is null ? request : null;
+    }
 
     /// <summary>Turns what a handler threw into the status the caller sees, without leaking internals.</summary>
     protected static RpcException ToRpcException(Exception exception, MeshMethod method, ServiceRunner runner, NatsServerCallContext context)
@@ -144,8 +153,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
         string? callId = null;
         try
         {
-            var request = incoming.Request as TRequest;
-            var rejection = incoming.Rejection ?? CheckRequired(_method, request!);
+            var request = Admit<TRequest>(incoming, out var rejection);
             if (rejection is not null)
             {
                 code = rejection.StatusCode;

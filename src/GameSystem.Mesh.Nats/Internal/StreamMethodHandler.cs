@@ -49,8 +49,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         string? error = null;
         try
         {
-            var request = incoming.Request as TRequest;
-            var rejection = incoming.Rejection ?? CheckRequired(_method, request!);
+            var request = Admit<TRequest>(incoming, out var rejection);
             if (rejection is not null)
             {
                 code = rejection.StatusCode;
