@@ -20,6 +20,7 @@ internal sealed partial class MeshHostedService(
     ILoggerFactory loggerFactory,
     ILogger<MeshHostedService> logger) : IHostedService, IAsyncDisposable
 {
+    private readonly List<object> _implementations = [];
     private NatsMeshServer? _server;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -49,9 +50,18 @@ internal sealed partial class MeshHostedService(
         _server = new NatsMeshServer(connection, settings.Server, loggerFactory);
         foreach (var service in selection.Services)
         {
-            var definition = service.Implementation is { } type
-                ? service.Info.Bind(ActivatorUtilities.CreateInstance(services, type))
-                : MeshServiceDefinition.Unimplemented(service.Info.Descriptor);
+            MeshServiceDefinition definition;
+            if (service.Implementation is { } type)
+            {
+                var implementation = ActivatorUtilities.CreateInstance(services, type);
+                _implementations.Add(implementation);
+                definition = service.Info.Bind(implementation);
+            }
+            else
+            {
+                definition = MeshServiceDefinition.Unimplemented(service.Info.Descriptor);
+            }
+
             var options = settings.ServiceConcurrency.TryGetValue(service.Info.Name, out var limit)
                 ? settings.Server with { MaxConcurrentCalls = limit }
                 : null;
@@ -59,6 +69,13 @@ internal sealed partial class MeshHostedService(
         }
 
         await _server.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        // A service with background work (time-manager's timer scheduler) implements
+        // IHostedService; it runs while the service is served.
+        foreach (var background in _implementations.OfType<IHostedService>())
+        {
+            await background.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
         if (!logger.IsEnabled(LogLevel.Information))
         {
             return;
@@ -91,6 +108,11 @@ internal sealed partial class MeshHostedService(
         {
             await _server.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        foreach (var background in _implementations.OfType<IHostedService>().Reverse())
+        {
+            await background.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -98,6 +120,19 @@ internal sealed partial class MeshHostedService(
         if (_server is not null)
         {
             await _server.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var implementation in _implementations)
+        {
+            switch (implementation)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
         }
     }
 

@@ -1,22 +1,26 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using GameSystem.Common.V1;
+using GameSystem.EventBus.V1;
 using GameSystem.Services.TimeManager.Internal;
 using GameSystem.State;
 using GameSystem.TimeManager.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace GameSystem.Services.TimeManager;
 
 /// <summary>
-/// time-manager: one game clock per world, kept in the state store with expected-version
-/// writes so concurrent instances never lose an update.
+/// time-manager: one game clock per world and the timers scheduled against it, kept in the
+/// state store with expected-version writes so concurrent instances never lose an update.
+/// While hosted it runs a scheduler that fires due timers and publishes their events on
+/// event-bus.
 /// </summary>
-public sealed partial class TimeManagerService : ITimeManagerService
+public sealed partial class TimeManagerService : ITimeManagerService, IHostedService, IDisposable
 {
-    private const string ClockKeyPrefix = "time-manager/clocks/";
+    private const string ClockKeyPrefix = TimerBook.ClockKeyPrefix;
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
     private static readonly TimeSpan DefaultTickInterval = TimeSpan.FromSeconds(1);
@@ -25,17 +29,31 @@ public sealed partial class TimeManagerService : ITimeManagerService
     private readonly IStateStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<TimeManagerService> _logger;
+    private readonly TimerBook _timers;
+    private readonly TimerScheduler _scheduler;
 
-    /// <summary>Creates the service over a state store.</summary>
-    public TimeManagerService(IStateStore store, TimeProvider timeProvider, ILogger<TimeManagerService> logger)
+    /// <summary>Creates the service over a state store; fired timer events go to <paramref name="eventBus"/>.</summary>
+    public TimeManagerService(IStateStore store, TimeProvider timeProvider, ILogger<TimeManagerService> logger, EventBusServiceClient eventBus)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(eventBus);
         _store = store;
         _time = timeProvider;
         _logger = logger;
+        _timers = new TimerBook(store, timeProvider, eventBus, logger);
+        _scheduler = new TimerScheduler(_timers, timeProvider, logger);
     }
+
+    /// <summary>Starts the timer scheduler (the host calls this once the service is served).</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => _scheduler.StartAsync(cancellationToken);
+
+    /// <summary>Stops the timer scheduler; fires not yet delivered stay in the store for the next start.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _scheduler.StopAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public void Dispose() => _scheduler.Dispose();
 
     /// <inheritdoc/>
     public async ValueTask<CreateClockResponse> CreateClockAsync(CreateClockRequest request, ServerCallContext context)
@@ -207,10 +225,9 @@ public sealed partial class TimeManagerService : ITimeManagerService
             var result = await _store.DeleteAsync(key, entry.Version, context.CancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
-                LogClockDeleted(_logger, request.WorldId);
-
-                // Timers are not implemented yet, so a deleted clock never has any to cancel.
-                return new DeleteClockResponse { CancelledTimerCount = 0 };
+                var cancelled = await _timers.CancelWorldAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
+                LogClockDeleted(_logger, request.WorldId, cancelled);
+                return new DeleteClockResponse { CancelledTimerCount = cancelled };
             }
         }
     }
@@ -265,6 +282,8 @@ public sealed partial class TimeManagerService : ITimeManagerService
         Require(request.TargetCase != SetClockTimeRequest.TargetOneofCase.ElapsedGameSeconds || request.ElapsedGameSeconds >= 0, $"elapsed_game_seconds must be 0 or more; got {request.ElapsedGameSeconds}.");
 
         SetClockTimeResponse? replay = null;
+        var timers = await _timers.ListAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
+        var target = 0L;
         var (record, _, _) = await MutateAsync(request.WorldId, request.ExpectedVersion, (record, currentVersion, now) =>
         {
             if (request.RequestId.Length > 0 && record.LastSetTimeRequestId == request.RequestId && record.LastSetTimeResponse is not null)
@@ -274,7 +293,6 @@ public sealed partial class TimeManagerService : ITimeManagerService
             }
 
             var calendar = GameCalendar.From(record.Clock.Calendar);
-            long target;
             if (request.TargetCase == SetClockTimeRequest.TargetOneofCase.Date)
             {
                 Require(calendar.ValidateDate(request.Date, "date"));
@@ -299,9 +317,11 @@ public sealed partial class TimeManagerService : ITimeManagerService
             record.Clock.UpdateTime = Timestamp.FromDateTimeOffset(now);
 
             // Kept with the clock so a retry returns the first result; the write succeeds
-            // only at currentVersion, so the clock it returns is at currentVersion + 1.
-            // Timers are not implemented yet, so no jump can pass a timer's fire time.
-            record.LastSetTimeResponse = new SetClockTimeResponse { Clock = ClockMath.View(record.Clock, currentVersion + 1, now), FiredTimerCount = 0 };
+            // only at currentVersion, so the clock it returns is at currentVersion + 1. The
+            // timers counted here are fired right after the write (and, should this instance
+            // stop first, by the scheduler of any instance, since the clock now reads target).
+            var due = timers.Count(t => t.Record.Timer.State == TimerState.Scheduled && t.Record.Timer.FireAtGameSeconds <= target);
+            record.LastSetTimeResponse = new SetClockTimeResponse { Clock = ClockMath.View(record.Clock, currentVersion + 1, now), FiredTimerCount = due };
             return true;
         }, context.CancellationToken).ConfigureAwait(false);
 
@@ -310,6 +330,7 @@ public sealed partial class TimeManagerService : ITimeManagerService
             return replay;
         }
 
+        await _timers.FireDueAsync(request.WorldId, record.Clock, target, context.CancellationToken).ConfigureAwait(false);
         return record.LastSetTimeResponse!;
     }
 
@@ -371,6 +392,12 @@ public sealed partial class TimeManagerService : ITimeManagerService
         yield return new WatchClockResponse { ClockChanged = new ClockChanged { WorldId = request.WorldId, Kind = ClockChangeKind.Snapshot, Clock = view } };
         var last = view;
         var lastTick = now;
+        Dictionary<string, long>? firesSeen = null;
+        if (request.IncludeTimerEvents)
+        {
+            firesSeen = (await _timers.ListAsync(request.WorldId, cancellationToken).ConfigureAwait(false))
+                .ToDictionary(t => t.Record.Timer.TimerId, t => t.Record.Timer.FireCount, StringComparer.Ordinal);
+        }
 
         // The store is the source of truth shared by every instance, so the stream polls it
         // rather than relying on changes made through this instance.
@@ -406,6 +433,14 @@ public sealed partial class TimeManagerService : ITimeManagerService
                 yield return change;
             }
 
+            if (firesSeen is not null)
+            {
+                foreach (var fire in await NewFiresAsync(request.WorldId, request.TimerOwner, firesSeen, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return new WatchClockResponse { TimerFired = fire };
+                }
+            }
+
             if (view.State == ClockState.Running && now - lastTick >= tickInterval)
             {
                 lastTick = now;
@@ -416,21 +451,28 @@ public sealed partial class TimeManagerService : ITimeManagerService
         }
     }
 
-    /// <inheritdoc/>
-    public ValueTask<CreateTimerResponse> CreateTimerAsync(CreateTimerRequest request, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "CreateTimer is not implemented yet"));
+    /// <summary>Fires of the world's timers since the last poll, read from the timers' records so fires on any instance are seen.</summary>
+    private async ValueTask<List<TimerFired>> NewFiresAsync(string worldId, string owner, Dictionary<string, long> seen, CancellationToken cancellationToken)
+    {
+        var fires = new List<TimerFired>();
+        foreach (var (record, _) in await _timers.ListAsync(worldId, cancellationToken).ConfigureAwait(false))
+        {
+            var timer = record.Timer;
+            var before = seen.GetValueOrDefault(timer.TimerId);
+            if (timer.FireCount <= before)
+            {
+                continue;
+            }
 
-    /// <inheritdoc/>
-    public ValueTask<GetTimerResponse> GetTimerAsync(GetTimerRequest request, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "GetTimer is not implemented yet"));
+            seen[timer.TimerId] = timer.FireCount;
+            if (owner.Length == 0 || timer.Owner == owner)
+            {
+                fires.AddRange(record.Fires.Where(f => f.Occurrence > before));
+            }
+        }
 
-    /// <inheritdoc/>
-    public ValueTask<ListTimersResponse> ListTimersAsync(ListTimersRequest request, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "ListTimers is not implemented yet"));
-
-    /// <inheritdoc/>
-    public ValueTask<CancelTimerResponse> CancelTimerAsync(CancelTimerRequest request, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "CancelTimer is not implemented yet"));
+        return [.. fires.OrderBy(f => f.FireTime).ThenBy(f => f.ScheduledGameSeconds)];
+    }
 
     private static IEnumerable<WatchClockResponse> CalendarChanges(string worldId, GameTime before, Clock after)
     {
@@ -548,6 +590,6 @@ public sealed partial class TimeManagerService : ITimeManagerService
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Clock of world {WorldId}: {Change}, now version {Version}")]
     private static partial void LogClockChanged(ILogger logger, string worldId, ClockChangeKind change, long version);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Deleted the clock of world {WorldId}")]
-    private static partial void LogClockDeleted(ILogger logger, string worldId);
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Deleted the clock of world {WorldId} and cancelled {Cancelled} timers")]
+    private static partial void LogClockDeleted(ILogger logger, string worldId, int cancelled);
 }

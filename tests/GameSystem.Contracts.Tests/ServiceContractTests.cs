@@ -34,16 +34,22 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
         await using var clientConnection = await nats.ConnectAsync(serviceName + "-client");
         await using var server = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix });
         var implemented = Contracts.Implementations.TryGetValue(info.FullName, out var implementation);
-        await using var provider = new ServiceCollection()
+        await using var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
+        var services = new ServiceCollection()
             .AddSingleton(TimeProvider.System)
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
-            .AddGameSystemStateStore(redisConnectionString: null)
-            .BuildServiceProvider();
+            .AddGameSystemStateStore(redisConnectionString: null);
+        foreach (var contract in Contracts.Catalog)
+        {
+            // As in the host: a service may take any generated client to call its peers.
+            services.AddSingleton(contract.ClientType, _ => contract.CreateClient(invoker));
+        }
+
+        await using var provider = services.BuildServiceProvider();
         server.AddService(implemented
             ? info.Bind(ActivatorUtilities.CreateInstance(provider, implementation!))
             : MeshServiceDefinition.Unimplemented(info.Descriptor));
         await server.StartAsync(Timeout);
-        await using var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
         var client = info.CreateClient(invoker);
 
         foreach (var method in info.Descriptor.Methods)

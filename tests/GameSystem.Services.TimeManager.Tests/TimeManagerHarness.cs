@@ -1,3 +1,4 @@
+using GameSystem.EventBus.V1;
 using GameSystem.Mesh.Nats;
 using GameSystem.State;
 using GameSystem.Testing;
@@ -14,32 +15,48 @@ internal sealed class TimeManagerHarness : IAsyncDisposable
     private readonly NatsConnection _clientConnection;
     private readonly NatsMeshServer _server;
     private readonly NatsMeshClient _invoker;
+    private readonly TimeManagerService _service;
 
-    private TimeManagerHarness(NatsConnection serverConnection, NatsConnection clientConnection, NatsMeshServer server, NatsMeshClient invoker)
+    private TimeManagerHarness(NatsConnection serverConnection, NatsConnection clientConnection, NatsMeshServer server, NatsMeshClient invoker, TimeManagerService service, RecordingEventBus? eventBus)
     {
         _serverConnection = serverConnection;
         _clientConnection = clientConnection;
         _server = server;
         _invoker = invoker;
+        _service = service;
+        EventBus = eventBus;
         Client = new TimeManagerServiceClient(invoker);
     }
 
     public TimeManagerServiceClient Client { get; }
 
-    public static async Task<TimeManagerHarness> StartAsync(NatsServerFixture nats, IStateStore store, TimeProvider time)
+    /// <summary>The event-bus peer, or null when none is served (calls to it find no responders).</summary>
+    public RecordingEventBus? EventBus { get; }
+
+    /// <summary>Serves time-manager (with its timer scheduler running) and, when given, the event-bus peer.</summary>
+    public static async Task<TimeManagerHarness> StartAsync(NatsServerFixture nats, IStateStore store, TimeProvider time, RecordingEventBus? eventBus)
     {
         var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
         var serverConnection = await nats.ConnectAsync("time-manager-server");
         var clientConnection = await nats.ConnectAsync("time-manager-client");
         var server = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix });
-        server.AddService(TimeManagerServiceDispatcher.Bind(new TimeManagerService(store, time, NullLogger<TimeManagerService>.Instance)));
-        await server.StartAsync();
         var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
-        return new TimeManagerHarness(serverConnection, clientConnection, server, invoker);
+        var service = new TimeManagerService(store, time, NullLogger<TimeManagerService>.Instance, new EventBusServiceClient(invoker));
+        server.AddService(TimeManagerServiceDispatcher.Bind(service));
+        if (eventBus is not null)
+        {
+            server.AddService(EventBusServiceDispatcher.Bind(eventBus));
+        }
+
+        await server.StartAsync();
+        await service.StartAsync(CancellationToken.None);
+        return new TimeManagerHarness(serverConnection, clientConnection, server, invoker, service, eventBus);
     }
 
     public async ValueTask DisposeAsync()
     {
+        await _service.StopAsync(CancellationToken.None);
+        _service.Dispose();
         await _invoker.DisposeAsync();
         await _server.DisposeAsync();
         await _serverConnection.DisposeAsync();
