@@ -11,9 +11,12 @@ namespace GameSystem.State;
 /// retried write (same expected version) cannot apply twice.
 /// </para>
 /// <para>
-/// Versions start again at 1 once an entry is deleted or expires. A writer holding a version
-/// from before a delete can therefore match a re-created entry; state whose keys are deleted
-/// and re-created while other writers hold versions should use fresh keys instead.
+/// A deleted entry reads as absent (version 0), but its version is remembered for
+/// <see cref="StateKeys.TombstoneRetention"/>: an entry re-created within it continues from
+/// that version, so a writer still holding a version from before the delete gets a conflict
+/// rather than overwriting the new entry. An entry that expires (TTL) is forgotten entirely
+/// and starts again at 1; state written with a TTL should not be guarded by versions held
+/// across its expiry.
 /// </para>
 /// <para>
 /// Keys are 1 to <see cref="StateKeys.MaxLength"/> characters without whitespace or control

@@ -13,6 +13,7 @@ public sealed class InMemoryStateStore : IStateStore
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
     private readonly Dictionary<string, Slot> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tombstone> _tombstones = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private DateTimeOffset _nextSweep;
@@ -53,7 +54,7 @@ public sealed class InMemoryStateStore : IStateStore
                 return ValueTask.FromResult(StateWriteResult.Conflict(current));
             }
 
-            var entry = new StateEntry(copy, (current?.Version ?? 0) + 1);
+            var entry = new StateEntry(copy, (current?.Version ?? BuryVersion(key, now)) + 1);
             _entries[key] = new Slot(entry, now + ttl);
             SweepIfDue(now);
             return ValueTask.FromResult(StateWriteResult.Written(entry.Version));
@@ -68,13 +69,19 @@ public sealed class InMemoryStateStore : IStateStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            var current = Find(key, _time.GetUtcNow())?.Entry;
+            var now = _time.GetUtcNow();
+            var current = Find(key, now)?.Entry;
             if (expectedVersion is { } expected && (current?.Version ?? 0) != expected)
             {
                 return ValueTask.FromResult(StateWriteResult.Conflict(current));
             }
 
-            _entries.Remove(key);
+            if (current is not null)
+            {
+                _entries.Remove(key);
+                _tombstones[key] = new Tombstone(current.Version, now + StateKeys.TombstoneRetention);
+            }
+
             return ValueTask.FromResult(StateWriteResult.Written(0));
         }
     }
@@ -93,7 +100,7 @@ public sealed class InMemoryStateStore : IStateStore
             if (slot is null)
             {
                 sum = delta;
-                _entries[key] = new Slot(new StateEntry(Encode(sum), 1), now + ttl);
+                _entries[key] = new Slot(new StateEntry(Encode(sum), BuryVersion(key, now) + 1), now + ttl);
                 SweepIfDue(now);
                 return ValueTask.FromResult(sum);
             }
@@ -185,6 +192,10 @@ public sealed class InMemoryStateStore : IStateStore
         return slot;
     }
 
+    /// <summary>The version a deleted key had (0 when none is remembered); forgets its tombstone.</summary>
+    private long BuryVersion(string key, DateTimeOffset now) =>
+        _tombstones.Remove(key, out var tombstone) && tombstone.ExpiresAt > now ? tombstone.Version : 0;
+
     // Expired entries nobody reads again would otherwise stay forever.
     private void SweepIfDue(DateTimeOffset now)
     {
@@ -201,7 +212,17 @@ public sealed class InMemoryStateStore : IStateStore
                 _entries.Remove(key);
             }
         }
+
+        foreach (var (key, tombstone) in _tombstones)
+        {
+            if (tombstone.ExpiresAt <= now)
+            {
+                _tombstones.Remove(key);
+            }
+        }
     }
+
+    private sealed record Tombstone(long Version, DateTimeOffset ExpiresAt);
 
     private sealed record Slot(StateEntry Entry, DateTimeOffset? ExpiresAt)
     {

@@ -63,7 +63,7 @@ public sealed class RedisStateStore : IStateStore
         var result = await _database.ScriptEvaluateAsync(
             RedisScripts.Delete,
             [RedisKeyOf(key)],
-            [expectedVersion ?? -1]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            [expectedVersion ?? -1, (long)StateKeys.TombstoneRetention.TotalMilliseconds]).WaitAsync(cancellationToken).ConfigureAwait(false);
         return ToWriteResult(result);
     }
 
@@ -118,7 +118,7 @@ public sealed class RedisStateStore : IStateStore
         var items = new List<StateItem>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
         {
-            // Deleted or expired since SCAN saw it.
+            // A tombstone, or deleted or expired since SCAN saw it.
             if (ToEntry(values[i][0], values[i][1]) is { } entry)
             {
                 items.Add(new StateItem(keys[i].ToString()[_keyPrefix.Length..], entry));
@@ -160,7 +160,7 @@ public sealed class RedisStateStore : IStateStore
     private static long Milliseconds(TimeSpan? ttl) => ttl is { } t ? Math.Max(1, (long)Math.Ceiling(t.TotalMilliseconds)) : 0;
 
     private static StateEntry? ToEntry(RedisValue value, RedisValue version) =>
-        version.IsNull ? null : new StateEntry((byte[]?)value ?? [], (long)version);
+        value.IsNull || version.IsNull ? null : new StateEntry((byte[]?)value ?? [], (long)version);
 
     private static StateWriteResult ToWriteResult(RedisResult result)
     {

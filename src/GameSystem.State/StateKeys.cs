@@ -11,6 +11,12 @@ public static class StateKeys
     /// <summary>The largest page a listing returns.</summary>
     public const int MaxPageSize = 1000;
 
+    /// <summary>
+    /// How long a deleted entry's version is remembered, so an entry re-created within it
+    /// continues the version (a writer holding a pre-delete version cannot match it).
+    /// </summary>
+    public static readonly TimeSpan TombstoneRetention = TimeSpan.FromHours(24);
+
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="key"/> is a valid key.</summary>
     public static void Validate(string key, string paramName = "key")
     {

@@ -180,16 +180,42 @@ public abstract class StateStoreContract
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Delete_ThenRecreate_StartsAgainAtVersion1()
+    public async Task Delete_ThenRecreate_ContinuesTheVersion_SoAWriterHoldingAPreDeleteVersionConflicts()
     {
         var key = NewKey();
         await Store.SetAsync(key, NewValue(), cancellationToken: Timeout);
         await Store.SetAsync(key, NewValue(), cancellationToken: Timeout);
         await Store.DeleteAsync(key, cancellationToken: Timeout);
+        var absent = await Store.GetAsync(key, Timeout);
+        var stale = await Store.SetAsync(key, NewValue(), expectedVersion: 2, cancellationToken: Timeout);
 
         var recreated = await Store.SetAsync(key, NewValue(), expectedVersion: 0, cancellationToken: Timeout);
+        var staleAfterRecreate = await Store.SetAsync(key, NewValue(), expectedVersion: 1, cancellationToken: Timeout);
+        var staleDelete = await Store.DeleteAsync(key, expectedVersion: 2, cancellationToken: Timeout);
 
-        Assert.Equal(StateWriteResult.Written(1), recreated);
+        Assert.Null(absent);
+        Assert.False(stale.Succeeded);
+        Assert.Null(stale.Current);
+        Assert.Equal(StateWriteResult.Written(3), recreated);
+        Assert.False(staleAfterRecreate.Succeeded);
+        Assert.False(staleDelete.Succeeded);
+        Assert.Equal(3, (await Store.GetAsync(key, Timeout))!.Version);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Delete_ThenIncrement_CountsFromZeroAndContinuesTheVersion_AndListingSkipsTheDeletedKey()
+    {
+        var prefix = NewKey() + "/";
+        await Store.SetAsync(prefix + "gone", NewValue(), cancellationToken: Timeout);
+        await Store.SetAsync(prefix + "kept", NewValue(), cancellationToken: Timeout);
+        await Store.DeleteAsync(prefix + "gone", cancellationToken: Timeout);
+        var listed = await Store.ListAsync(prefix, cancellationToken: Timeout);
+
+        var counted = await Store.IncrementAsync(prefix + "gone", 7, cancellationToken: Timeout);
+
+        Assert.Equal([prefix + "kept"], listed.Items.Select(i => i.Key));
+        Assert.Equal(7, counted);
+        Assert.Equal(2, (await Store.GetAsync(prefix + "gone", Timeout))!.Version);
     }
 
     [Fact(Timeout = 10_000)]
