@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using GameSystem.LanguageSystem.V1;
 using GameSystem.Services.LanguageSystem.Internal;
-using GameSystem.State;
 using Google.Protobuf;
 using Grpc.Core;
 
@@ -58,37 +57,18 @@ public sealed partial class LanguageSystemService
         var after = PageTokens.Decode(request.PageToken, "ListSpeechStyles", 1)?[0];
         var locale = request.Locale.Length == 0 ? "" : CanonicalTag(request.Locale, "locale", allowDefault: true);
         Errors.Require(System.Enum.IsDefined(request.Register), $"register {(int)request.Register} is not a SpeechRegister.");
-        var styles = new Dictionary<string, SpeechStyle>(StringComparer.Ordinal);
-        string? token = null;
-        do
-        {
-            var page = await _store.ListAsync(StoreKeys.StylesPrefix, StateKeys.MaxPageSize, token, context.CancellationToken).ConfigureAwait(false);
-            foreach (var item in page.Items)
-            {
-                var style = SpeechStyle.Parser.ParseFrom(item.Entry.Value.Span);
-                style.Version = item.Entry.Version;
-                styles[style.StyleId] = style;
-            }
-
-            token = page.NextPageToken;
-        }
-        while (token is not null);
-
-        var matching = styles.Values
-            .Where(s => (locale.Length == 0 || s.Locale == locale)
-                && (request.Dialect.Length == 0 || s.Dialect == request.Dialect)
-                && (request.Register == SpeechRegister.Unspecified || s.Register == request.Register)
-                && (after is null || string.CompareOrdinal(s.StyleId, after) > 0))
-            .OrderBy(s => s.StyleId, StringComparer.Ordinal)
-            .Take(pageSize + 1)
-            .ToList();
-        var response = new ListSpeechStylesResponse();
-        response.Styles.AddRange(matching.Take(pageSize));
-        if (matching.Count > pageSize)
-        {
-            response.NextPageToken = PageTokens.Encode(response.Styles[^1].StyleId);
-        }
-
+        var styles = await ReadAllAsync(StoreKeys.StylesPrefix, SpeechStyle.Parser, (s, version) => s.Version = version, context.CancellationToken).ConfigureAwait(false);
+        var (page, next) = PageTokens.Take(
+            styles
+                .Where(s => (locale.Length == 0 || s.Locale == locale)
+                    && (request.Dialect.Length == 0 || s.Dialect == request.Dialect)
+                    && (request.Register == SpeechRegister.Unspecified || s.Register == request.Register)
+                    && (after is null || string.CompareOrdinal(s.StyleId, after) > 0))
+                .OrderBy(s => s.StyleId, StringComparer.Ordinal),
+            pageSize,
+            s => PageTokens.Encode(s.StyleId));
+        var response = new ListSpeechStylesResponse { NextPageToken = next };
+        response.Styles.AddRange(page);
         return response;
     }
 

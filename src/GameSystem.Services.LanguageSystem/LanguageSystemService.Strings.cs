@@ -75,22 +75,16 @@ public sealed partial class LanguageSystemService
 
         var prefix = all ? StoreKeys.EntriesPrefix : StoreKeys.TablePrefix(locale) + request.KeyPrefix;
         var updatedAfter = request.UpdatedAfter?.ToDateTimeOffset();
-        var matching = (await ReadEntriesAsync(prefix, cancellationToken).ConfigureAwait(false))
+        var entries = (await ReadEntriesAsync(prefix, cancellationToken).ConfigureAwait(false))
             .Where(e => e.Key.StartsWith(request.KeyPrefix, StringComparison.Ordinal)
                 && (request.Tag.Length == 0 || e.Tags.Contains(request.Tag))
                 && (updatedAfter is null || e.UpdateTime.ToDateTimeOffset() > updatedAfter))
             .OrderBy(e => e.Key, StringComparer.Ordinal)
             .ThenBy(e => e.Locale, StringComparer.Ordinal)
-            .Where(e => after is null || ComparePosition(e, after[0], after[1]) > 0)
-            .Take(pageSize + 1)
-            .ToList();
-        var response = new ListStringEntriesResponse();
-        response.Entries.AddRange(matching.Take(pageSize));
-        if (matching.Count > pageSize)
-        {
-            response.NextPageToken = PageTokens.Encode(response.Entries[^1].Key, response.Entries[^1].Locale);
-        }
-
+            .Where(e => after is null || ComparePosition(e, after[0], after[1]) > 0);
+        var (page, next) = PageTokens.Take(entries, pageSize, e => PageTokens.Encode(e.Key, e.Locale));
+        var response = new ListStringEntriesResponse { NextPageToken = next };
+        response.Entries.AddRange(page);
         return response;
     }
 
@@ -287,13 +281,9 @@ public sealed partial class LanguageSystemService
         // The tag filter applies to the entry that wins along the chain, not to the ones it hides.
         var matching = effective.Values.Where(e => request.Tag.Length == 0 || e.Tags.Contains(request.Tag)).ToList();
         response.TotalSize = matching.Count;
-        var page = matching.Where(e => after is null || string.CompareOrdinal(e.Key, after[1]) > 0).Take(pageSize + 1).ToList();
-        response.Entries.AddRange(page.Take(pageSize).Select(Resolved));
-        if (page.Count > pageSize)
-        {
-            response.NextPageToken = PageTokens.Encode(etag, response.Entries[^1].Key);
-        }
-
+        var (page, next) = PageTokens.Take(matching.Where(e => after is null || string.CompareOrdinal(e.Key, after[1]) > 0), pageSize, e => PageTokens.Encode(etag, e.Key));
+        response.Entries.AddRange(page.Select(Resolved));
+        response.NextPageToken = next;
         return response;
     }
 
@@ -364,26 +354,30 @@ public sealed partial class LanguageSystemService
         return entry;
     }
 
-    /// <summary>Every entry under a store prefix, each once (the Redis store lists in SCAN order and may repeat a key).</summary>
-    private async ValueTask<List<StringEntry>> ReadEntriesAsync(string prefix, CancellationToken cancellationToken)
+    private ValueTask<List<StringEntry>> ReadEntriesAsync(string prefix, CancellationToken cancellationToken) =>
+        ReadAllAsync(prefix, StringEntry.Parser, (e, version) => e.Version = version, cancellationToken);
+
+    /// <summary>Every message under a store prefix, each once (the Redis store lists in SCAN order and may repeat a key).</summary>
+    private async ValueTask<List<T>> ReadAllAsync<T>(string prefix, MessageParser<T> parser, Action<T, long> setVersion, CancellationToken cancellationToken)
+        where T : IMessage<T>
     {
-        var entries = new Dictionary<string, StringEntry>(StringComparer.Ordinal);
+        var messages = new Dictionary<string, T>(StringComparer.Ordinal);
         string? token = null;
         do
         {
             var page = await _store.ListAsync(prefix, StateKeys.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
             foreach (var item in page.Items)
             {
-                var entry = StringEntry.Parser.ParseFrom(item.Entry.Value.Span);
-                entry.Version = item.Entry.Version;
-                entries[item.Key] = entry;
+                var message = parser.ParseFrom(item.Entry.Value.Span);
+                setVersion(message, item.Entry.Version);
+                messages[item.Key] = message;
             }
 
             token = page.NextPageToken;
         }
         while (token is not null);
 
-        return [.. entries.Values];
+        return [.. messages.Values];
     }
 
     /// <summary>

@@ -107,19 +107,14 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         var pageSize = PageTokens.Size(request.PageSize, defaultSize: 100, maxSize: 500);
         var after = PageTokens.Decode(request.PageToken, "ListLocales", 1)?[0];
         var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
-        var matching = registry.Locales
-            .Where(l => (request.IncludeDisabled || !l.Disabled) && (after is null || LocaleRegistry.CompareTags(l.Tag, after) > 0))
-            .Take(pageSize + 1)
-            .ToList();
-        var response = new ListLocalesResponse();
-        foreach (var locale in matching.Take(pageSize))
+        var (page, next) = PageTokens.Take(
+            registry.Locales.Where(l => (request.IncludeDisabled || !l.Disabled) && (after is null || LocaleRegistry.CompareTags(l.Tag, after) > 0)),
+            pageSize,
+            l => PageTokens.Encode(l.Tag));
+        var response = new ListLocalesResponse { NextPageToken = next };
+        foreach (var locale in page)
         {
             response.Locales.Add(await ViewAsync(locale, context.CancellationToken).ConfigureAwait(false));
-        }
-
-        if (matching.Count > pageSize)
-        {
-            response.NextPageToken = PageTokens.Encode(response.Locales[^1].Tag);
         }
 
         return response;

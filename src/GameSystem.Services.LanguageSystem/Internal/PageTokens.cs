@@ -41,4 +41,20 @@ internal static class PageTokens
         Errors.Require(pageSize is >= 0 && pageSize <= maxSize, $"page_size must be 1-{maxSize} (0 selects {defaultSize}); got {pageSize}.");
         return pageSize == 0 ? defaultSize : pageSize;
     }
+
+    /// <summary>
+    /// The first <paramref name="pageSize"/> items of an ordered sequence (already past the
+    /// previous page's token) and the token of the next page, empty on the last page.
+    /// </summary>
+    public static (List<T> Page, string NextPageToken) Take<T>(IEnumerable<T> ordered, int pageSize, Func<T, string> tokenOf)
+    {
+        var items = ordered.Take(pageSize + 1).ToList();
+        if (items.Count <= pageSize)
+        {
+            return (items, "");
+        }
+
+        items.RemoveAt(pageSize);
+        return (items, tokenOf(items[^1]));
+    }
 }
