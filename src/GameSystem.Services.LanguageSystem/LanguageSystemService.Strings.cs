@@ -265,6 +265,7 @@ public sealed partial class LanguageSystemService
 
         if (request.IfNoneMatch.Length > 0 && request.IfNoneMatch == etag)
         {
+            // The point of an etag is to skip reading the tables, so total_size stays unset too.
             response.NotModified = true;
             return response;
         }
