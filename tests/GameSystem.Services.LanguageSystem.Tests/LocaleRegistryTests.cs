@@ -1,0 +1,102 @@
+using GameSystem.LanguageSystem.V1;
+using GameSystem.Services.LanguageSystem.Internal;
+using Google.Protobuf.WellKnownTypes;
+
+namespace GameSystem.Services.LanguageSystem.Tests;
+
+public sealed class LocaleRegistryTests
+{
+    private static LocaleRegistry With(params Locale[] locales)
+    {
+        var registry = LocaleRegistry.Initial(Timestamp.FromDateTime(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+        foreach (var locale in locales)
+        {
+            registry.Put(locale);
+        }
+
+        return registry;
+    }
+
+    private static string Describe(IEnumerable<FallbackStep> steps) =>
+        string.Join(" ", steps.Select(s => $"{s.Locale}:{s.Reason}:{(s.Searched ? "searched" : "skipped")}"));
+
+    [Fact]
+    public void Chain_OfARegionalLocale_WalksParentsToDefault()
+    {
+        var registry = With(new Locale { Tag = "fr" }, new Locale { Tag = "fr-CA" });
+
+        Assert.Equal(
+            "fr-CA:Requested:searched fr:Parent:searched default:Default:searched",
+            Describe(registry.Chain("fr-CA")));
+    }
+
+    [Fact]
+    public void Chain_FollowsAnExplicitFallback_ThenThatLocalesOwnParents()
+    {
+        var registry = With(new Locale { Tag = "es-MX" }, new Locale { Tag = "es" }, new Locale { Tag = "es-419", FallbackLocale = "es-MX" });
+
+        Assert.Equal(
+            "es-419:Requested:searched es-MX:Explicit:searched es:Parent:searched default:Default:searched",
+            Describe(registry.Chain("es-419")));
+    }
+
+    [Fact]
+    public void Chain_MarksUnregisteredAndDisabledLocalesAsSkipped()
+    {
+        var registry = With(new Locale { Tag = "zh-Hant", Disabled = true });
+
+        Assert.Equal(
+            "zh-Hant-TW:Requested:skipped zh-Hant:Parent:skipped zh:Parent:skipped default:Default:searched",
+            Describe(registry.Chain("zh-Hant-TW")));
+    }
+
+    [Fact]
+    public void Chain_OfDefault_IsDefaultAlone()
+    {
+        Assert.Equal("default:Requested:searched", Describe(With().Chain("default")));
+    }
+
+    [Fact]
+    public void Chain_WithAnExplicitFallbackToDefault_SkipsTheParents()
+    {
+        var registry = With(new Locale { Tag = "fr" }, new Locale { Tag = "fr-CA", FallbackLocale = "default" });
+
+        Assert.Equal("fr-CA:Requested:searched default:Default:searched", Describe(registry.Chain("fr-CA")));
+    }
+
+    [Fact]
+    public void CycleIf_AFallbackLeadingBackThroughAParent_NamesTheLoop()
+    {
+        var registry = With(new Locale { Tag = "fr" }, new Locale { Tag = "fr-CA" });
+
+        Assert.Equal("fr -> fr-CA -> fr", registry.CycleIf("fr", "fr-CA"));
+        Assert.Null(registry.CycleIf("fr-CA", "fr"));
+    }
+
+    [Fact]
+    public void CycleIf_AFallbackLeadingBackThroughExplicitFallbacks_NamesTheLoop()
+    {
+        var registry = With(new Locale { Tag = "a-AA", FallbackLocale = "b-BB" }, new Locale { Tag = "b-BB", FallbackLocale = "c-CC" }, new Locale { Tag = "c-CC" });
+
+        Assert.Equal("c-CC -> a-AA -> b-BB -> c-CC", registry.CycleIf("c-CC", "a-AA"));
+    }
+
+    [Fact]
+    public void RulesLanguage_IsTheExplicitOne_ElseTheLanguageSubtag_AndEnglishForDefault()
+    {
+        var registry = With(new Locale { Tag = "pt-PT" }, new Locale { Tag = "tlh-QO", RulesLanguage = "en" });
+
+        Assert.Equal("pt", registry.RulesLanguageOf("pt-PT"));
+        Assert.Equal("en", registry.RulesLanguageOf("tlh-QO"));
+        Assert.Equal("de", registry.RulesLanguageOf("de-AT"));
+        Assert.Equal("en", registry.RulesLanguageOf("default"));
+    }
+
+    [Fact]
+    public void Locales_AreOrderedWithDefaultFirst_AndSurviveARoundTrip()
+    {
+        var registry = LocaleRegistry.Parse(With(new Locale { Tag = "zu" }, new Locale { Tag = "af" }, new Locale { Tag = "de" }).ToBytes());
+
+        Assert.Equal(["default", "af", "de", "zu"], registry.Locales.Select(l => l.Tag));
+    }
+}
