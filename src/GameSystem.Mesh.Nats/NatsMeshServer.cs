@@ -89,6 +89,22 @@ public sealed class NatsMeshServer : IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         await Task.WhenAll(_runners.Select(r => r.StopAsync(cancellationToken))).ConfigureAwait(false);
+
+        // A published reply may still sit in the connection's write buffer, and disposing a
+        // NatsConnection closes the socket before writing it out. The PONG comes back only
+        // after the server has read everything written before the PING.
+        if (_connection.ConnectionState == NatsConnectionState.Open)
+        {
+            try
+            {
+                await _connection.PingAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (NatsException)
+            {
+                // The connection went away meanwhile; what it held is lost with it.
+            }
+        }
+
         foreach (var discovery in _discovery)
         {
             await discovery.DisposeAsync().ConfigureAwait(false);

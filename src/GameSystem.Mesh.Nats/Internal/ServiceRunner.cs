@@ -27,6 +27,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
     private Task? _receivingCancels;
     private int _unaryInFlight;
     private int _streamsInFlight;
+    private int _refusalsUnsent;
     private volatile bool _stopping;
 
     public ServiceRunner(INatsConnection connection, MeshServiceDefinition definition, MeshServerOptions options, ILogger logger)
@@ -69,7 +70,8 @@ internal sealed class ServiceRunner : IAsyncDisposable
 
     public MethodHandler? FindHandler(string method) => _handlers.GetValueOrDefault(method);
 
-    public int InFlight => Volatile.Read(ref _unaryInFlight) + Volatile.Read(ref _streamsInFlight);
+    /// <summary>Calls running, and refusals queued but not yet sent: a graceful stop waits for both.</summary>
+    public int InFlight => Volatile.Read(ref _unaryInFlight) + Volatile.Read(ref _streamsInFlight) + Volatile.Read(ref _refusalsUnsent);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -85,11 +87,13 @@ internal sealed class ServiceRunner : IAsyncDisposable
         _stopping = true;
         if (_requests is not null)
         {
-            // Unsubscribing first means no new call reaches this instance; NATS routes
-            // the queue group's traffic to the other instances.
-            await _requests.UnsubscribeAsync().ConfigureAwait(false);
+            // Draining first means no new call reaches this instance (NATS routes the queue
+            // group's traffic to the other instances), and every request the server routed
+            // here before the UNSUB is still read and answered, behind a PING/PONG fence.
+            // UnsubscribeAsync would drop those silently: their callers would wait out
+            // their deadlines.
+            await _requests.DrainAsync(cancellationToken).ConfigureAwait(false);
         }
-
 
         if (InFlight > 0)
         {
@@ -244,9 +248,25 @@ internal sealed class ServiceRunner : IAsyncDisposable
         }
     }
 
-    private void Reject(string replyTo, RpcException error) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Runner.SafeReplyErrorAsync(state.ReplyTo, state.Error).AsTask(),
+    private void Reject(string replyTo, RpcException error)
+    {
+        Interlocked.Increment(ref _refusalsUnsent);
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Runner.SendRefusalAsync(state.ReplyTo, state.Error),
             (Runner: this, ReplyTo: replyTo, Error: error), preferLocal: false);
+    }
+
+    private async Task SendRefusalAsync(string replyTo, RpcException error)
+    {
+        try
+        {
+            await SafeReplyErrorAsync(replyTo, error).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _refusalsUnsent);
+            SignalIfDrained();
+        }
+    }
 
     private string UnimplementedMessage(ReadOnlySpan<char> methodName)
     {
@@ -276,6 +296,11 @@ internal sealed class ServiceRunner : IAsyncDisposable
     {
         ref var counter = ref streaming ? ref _streamsInFlight : ref _unaryInFlight;
         Interlocked.Decrement(ref counter);
+        SignalIfDrained();
+    }
+
+    private void SignalIfDrained()
+    {
         if (_stopping && InFlight == 0)
         {
             _drained.TrySetResult();

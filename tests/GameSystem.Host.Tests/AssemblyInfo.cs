@@ -1,0 +1,4 @@
+using GameSystem.Testing;
+
+[assembly: AssemblyFixture(typeof(NatsServerFixture))]
+[assembly: AssemblyFixture(typeof(RedisServerFixture))]
