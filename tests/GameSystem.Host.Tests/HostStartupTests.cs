@@ -14,9 +14,9 @@ public sealed class HostStartupTests(NatsServerFixture nats, RedisServerFixture 
     public async Task Banner_NamesTheServerEachServiceWithItsSubject_AndWarnsOfTheInMemoryStore()
     {
         var prefix = MeshCaller.NewPrefix();
-        await using var host = HostProcess.Start(["--services", "time-manager,language-system", "--nats", nats.Url, "--GameSystem:Mesh:SubjectPrefix", prefix]);
+        await using var host = HostProcess.Start(["--services", "time-manager,weather-manager", "--nats", nats.Url, "--GameSystem:Mesh:SubjectPrefix", prefix]);
 
-        await host.WaitForOutputAsync(ServiceLine("language-system", "UNIMPLEMENTED", $"{prefix}.gamesystem.language_system.v1.LanguageSystemService.*").IsMatch, TimeManagerHost.StartTimeout, Cancellation);
+        await host.WaitForOutputAsync(ServiceLine("weather-manager", "UNIMPLEMENTED", $"{prefix}.gamesystem.weather_manager.v1.WeatherManagerService.*").IsMatch, TimeManagerHost.StartTimeout, Cancellation);
 
         var output = host.Output;
         Assert.Contains(output, line => line.Contains($"connected to {nats.Url} (nats-server ", StringComparison.Ordinal));
