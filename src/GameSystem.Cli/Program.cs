@@ -1,0 +1,15 @@
+using GameSystem.Cli;
+
+// The first Ctrl+C cancels the call (a stream ends cleanly, the server hears the cancel);
+// a second one is left to the runtime and ends the process at once.
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    if (!interrupt.IsCancellationRequested)
+    {
+        e.Cancel = true;
+        interrupt.Cancel();
+    }
+};
+
+return await GsCommand.RunAsync(args, Console.In, Console.Out, Console.Error, interrupt.Token).ConfigureAwait(false);
