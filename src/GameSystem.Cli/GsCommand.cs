@@ -64,15 +64,19 @@ public static class GsCommand
                     await output.WriteAsync(Usage(program)).ConfigureAwait(false);
                     return GsExitCode.Ok;
                 case "list" or "describe" or "call":
-                    throw new UsageException($"wrong number of arguments for '{line.Command}'.");
+                    throw new UsageException($"wrong number of arguments for '{line.Command}'.", pointsToHelp: true);
                 default:
-                    throw new UsageException($"unknown command '{line.Command}'.");
+                    throw new UsageException($"unknown command '{line.Command}'.", pointsToHelp: true);
             }
         }
         catch (UsageException ex)
         {
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            await error.WriteLineAsync($"Run '{program} --help' for usage.").ConfigureAwait(false);
+            if (ex.PointsToHelp)
+            {
+                await error.WriteLineAsync($"Run '{program} --help' for usage.").ConfigureAwait(false);
+            }
+
             return GsExitCode.Usage;
         }
     }

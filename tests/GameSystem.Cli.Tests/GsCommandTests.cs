@@ -175,10 +175,9 @@ public sealed class GsCommandTests(NatsServerFixture nats)
         var run = await CliHarness.RunGsAsync(["call", "time-manager", "GetClock", json]);
 
         Assert.Equal(GsExitCode.Usage, run.ExitCode);
-        var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.StartsWith("error: the request is not a valid gamesystem.time_manager.v1.GetClockRequest in proto3 JSON: ", lines[0], StringComparison.Ordinal);
-        Assert.Contains(named, lines[0], StringComparison.Ordinal);
-        Assert.DoesNotContain(" at ", run.Error, StringComparison.Ordinal);
+        var line = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: the request is not a valid gamesystem.time_manager.v1.GetClockRequest in proto3 JSON: ", line, StringComparison.Ordinal);
+        Assert.Contains(named, line, StringComparison.Ordinal);
     }
 
     [Theory(Timeout = 20_000)]
@@ -189,7 +188,19 @@ public sealed class GsCommandTests(NatsServerFixture nats)
         var run = await CliHarness.RunGsAsync(["call", service, method, "{}"]);
 
         Assert.Equal(GsExitCode.Usage, run.ExitCode);
-        Assert.StartsWith("error: " + message, run.Error, StringComparison.Ordinal);
+        Assert.Equal("error: " + message, run.Error.TrimEnd());
+    }
+
+    [Theory(Timeout = 20_000)]
+    [InlineData("watch", "error: unknown command 'watch'.")]
+    [InlineData("list --verbose", "error: unknown option --verbose.")]
+    [InlineData("call time-manager", "error: wrong number of arguments for 'call'.")]
+    public async Task Run_WithAMalformedCommandLine_PointsToTheUsage(string commandLine, string message)
+    {
+        var run = await CliHarness.RunGsAsync(commandLine.Split(' '));
+
+        Assert.Equal(GsExitCode.Usage, run.ExitCode);
+        Assert.Equal([message, "Run 'gs --help' for usage."], run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact(Timeout = 20_000)]

@@ -16,6 +16,7 @@ internal sealed record CommandLine(
     int? Count)
 {
     private static readonly ImmutableArray<string> Flags = ["--defaults", "--help", "-h"];
+    private static readonly ImmutableArray<string> ValueOptions = ["--nats", "--prefix", "--timeout", "--metadata", "--count"];
 
     /// <summary>Options may come anywhere, as <c>--name value</c> or <c>--name=value</c>; <c>-</c> alone is an argument (stdin).</summary>
     public static CommandLine Parse(IReadOnlyList<string> args)
@@ -46,6 +47,11 @@ internal sealed record CommandLine(
                 continue;
             }
 
+            if (!ValueOptions.Contains(name))
+            {
+                throw new UsageException($"unknown option {name}.", pointsToHelp: true);
+            }
+
             string value;
             if (equals > 0)
             {
@@ -57,7 +63,7 @@ internal sealed record CommandLine(
             }
             else
             {
-                throw new UsageException($"{name} needs a value.");
+                throw new UsageException($"{name} needs a value.", pointsToHelp: true);
             }
 
             switch (name)
@@ -79,8 +85,6 @@ internal sealed record CommandLine(
                         ? n
                         : throw new UsageException($"--count '{value}' must be a whole number of at least 1.");
                     break;
-                default:
-                    throw new UsageException($"unknown option {name}.");
             }
         }
 

@@ -27,7 +27,7 @@ internal sealed class ServiceDirectory(ImmutableArray<MeshServiceInfo> services)
         var close = Closest(name, Services.Select(s => s.Name));
         throw new UsageException(close.IsEmpty
             ? $"unknown service '{name}'; the services are: {string.Join(", ", Services.Select(s => s.Name))}."
-            : $"unknown service '{name}'; did you mean {string.Join(" or ", close)}? ('list' shows every service)");
+            : $"unknown service '{name}'; did you mean {string.Join(" or ", close)}?");
     }
 
     /// <summary>The rpc name in any case, with or without dashes: <c>CreateClock</c>, <c>create-clock</c>.</summary>
