@@ -15,22 +15,11 @@ internal sealed record CliRun(int ExitCode, string Output, string Error);
 /// The real time-manager served over a real nats-server on a unique subject prefix, and gs
 /// run in-process against it as a user would run it (its arguments, stdin, stdout, stderr).
 /// </summary>
-internal sealed class CliHarness : IAsyncDisposable
+internal sealed class CliHarness(NatsConnection connection, NatsMeshServer server, string url, string prefix) : IAsyncDisposable
 {
-    private readonly NatsConnection _connection;
-    private readonly NatsMeshServer _server;
+    public string Url { get; } = url;
 
-    private CliHarness(NatsConnection connection, NatsMeshServer server, string url, string prefix)
-    {
-        _connection = connection;
-        _server = server;
-        Url = url;
-        Prefix = prefix;
-    }
-
-    public string Url { get; }
-
-    public string Prefix { get; }
+    public string Prefix { get; } = prefix;
 
     public static async Task<CliHarness> StartAsync(NatsServerFixture nats)
     {
@@ -61,7 +50,7 @@ internal sealed class CliHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _server.DisposeAsync();
-        await _connection.DisposeAsync();
+        await server.DisposeAsync();
+        await connection.DisposeAsync();
     }
 }
