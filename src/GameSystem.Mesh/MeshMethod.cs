@@ -93,6 +93,13 @@ public abstract class MeshMethod
         return null;
     }
 
+    /// <summary>
+    /// Hands this method, typed, to <paramref name="visitor"/>: how code that holds only a
+    /// <see cref="MeshMethod"/> (a CLI, a gateway) calls it through <see cref="IMeshCallInvoker"/>
+    /// without reflection.
+    /// </summary>
+    public abstract TResult Accept<TResult>(IMeshMethodVisitor<TResult> visitor);
+
     private static bool IsRequired(FieldDescriptor field) =>
         field.GetOptions()?.GetExtension(FieldBehaviorExtensions.FieldBehavior)?.Contains(FieldBehavior.Required) == true;
 
@@ -124,6 +131,13 @@ public sealed class MeshMethod<TRequest, TResponse> : MeshMethod
         }
     }
 
+    /// <inheritdoc/>
+    public override TResult Accept<TResult>(IMeshMethodVisitor<TResult> visitor)
+    {
+        ArgumentNullException.ThrowIfNull(visitor);
+        return visitor.Visit(this);
+    }
+
     /// <summary>Parses a request; throws <see cref="InvalidProtocolBufferException"/> on malformed input.</summary>
     public TRequest ParseRequest(in ReadOnlySequence<byte> payload) => _requestParser.ParseFrom(payload);
 
@@ -137,4 +151,14 @@ public sealed class MeshMethod<TRequest, TResponse> : MeshMethod
         return service.FindMethodByName(method.Name)
             ?? throw new ArgumentException($"{service.FullName} has no method {method.Name}.", nameof(method));
     }
+}
+
+/// <summary>Works with a <see cref="MeshMethod"/> whose message types are known only at run time.</summary>
+/// <typeparam name="TResult">What the visit returns.</typeparam>
+public interface IMeshMethodVisitor<out TResult>
+{
+    /// <summary>Visits the typed method.</summary>
+    TResult Visit<TRequest, TResponse>(MeshMethod<TRequest, TResponse> method)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new();
 }

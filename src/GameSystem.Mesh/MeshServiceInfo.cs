@@ -19,7 +19,8 @@ public sealed class MeshServiceInfo
         Type serviceInterface,
         Type clientType,
         Func<object, MeshServiceDefinition> bind,
-        Func<IMeshCallInvoker, object> createClient)
+        Func<IMeshCallInvoker, object> createClient,
+        IEnumerable<MeshMethod> methods)
     {
         Descriptor = descriptor ?? throw new ArgumentNullException(nameof(descriptor));
         ServiceInterface = serviceInterface ?? throw new ArgumentNullException(nameof(serviceInterface));
@@ -27,6 +28,14 @@ public sealed class MeshServiceInfo
         _bind = bind ?? throw new ArgumentNullException(nameof(bind));
         _createClient = createClient ?? throw new ArgumentNullException(nameof(createClient));
         Name = ShortName(descriptor);
+        Methods = [.. methods ?? throw new ArgumentNullException(nameof(methods))];
+        foreach (var method in Methods)
+        {
+            if (method.Descriptor.Service != descriptor)
+            {
+                throw new ArgumentException($"{method.Path} does not belong to {descriptor.FullName}.", nameof(methods));
+            }
+        }
     }
 
     /// <summary>The proto service descriptor.</summary>
@@ -41,6 +50,12 @@ public sealed class MeshServiceInfo
     /// for packages of another shape. Used by the NATS Services API and by the host.
     /// </summary>
     public string Name { get; }
+
+    /// <summary>
+    /// Every rpc of the service in contract order, with its options; call one without its
+    /// generated client through <see cref="MeshMethod.Accept{TResult}"/>.
+    /// </summary>
+    public ImmutableArray<MeshMethod> Methods { get; }
 
     /// <summary>The generated interface an implementation provides, e.g. <c>ITimeManagerService</c>.</summary>
     public Type ServiceInterface { get; }

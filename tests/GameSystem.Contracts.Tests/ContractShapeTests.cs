@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
+using GameSystem.Mesh;
 using Google.Api;
+using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using GameSystem.Mesh.Contracts.V1;
 
@@ -43,6 +45,21 @@ public sealed partial class ContractShapeTests
             Assert.Equal(info.Descriptor.Methods.Count, info.ServiceInterface.GetMethods().Length);
             Assert.All(info.Descriptor.Methods, m => Assert.NotNull(info.ClientType.GetMethod(m.Name + "Async", [m.InputType.ClrType, typeof(Grpc.Core.CallOptions)])));
         });
+    }
+
+    [Fact]
+    public void EveryServiceInTheCatalog_ListsEachOfItsRpcsInContractOrder() =>
+        Assert.All(Contracts.Catalog, info =>
+            Assert.Equal(info.Descriptor.Methods.Select(m => m.FullName), info.Methods.Select(m => m.Descriptor.FullName)));
+
+    [Fact]
+    public void AMethodFromTheCatalog_HandsItsMessageTypesToAVisitor()
+    {
+        var getClock = Contracts.Catalog.Single(i => i.Name == "time-manager").Methods.Single(m => m.Name == "GetClock");
+
+        var types = getClock.Accept(new MessageTypes());
+
+        Assert.Equal((typeof(GameSystem.TimeManager.V1.GetClockRequest), typeof(GameSystem.TimeManager.V1.GetClockResponse)), types);
     }
 
     [Fact]
@@ -152,4 +169,12 @@ public sealed partial class ContractShapeTests
 
     [GeneratedRegex(@"\{(?<field>[a-z0-9_.]+)(=(?<template>[^}]*))?\}")]
     private static partial Regex PathVariable();
+
+    private sealed class MessageTypes : IMeshMethodVisitor<(Type Request, Type Response)>
+    {
+        public (Type Request, Type Response) Visit<TRequest, TResponse>(MeshMethod<TRequest, TResponse> method)
+            where TRequest : class, IMessage<TRequest>, new()
+            where TResponse : class, IMessage<TResponse>, new() =>
+            (typeof(TRequest), typeof(TResponse));
+    }
 }

@@ -52,6 +52,7 @@ public sealed class CompilationTests
             var methods = assembly.GetType("GameSystem.Golden.V1.ClockService+MeshMethods", throwOnError: true)!;
             var getClock = (MeshMethod)methods.GetField("GetClock")!.GetValue(null)!;
             var watchClock = (MeshMethod)methods.GetField("WatchClock")!.GetValue(null)!;
+            var ping = (MeshMethod)methods.GetField("Ping")!.GetValue(null)!;
 
             Assert.Equal("gamesystem.golden.v1.ClockService", info.FullName);
             Assert.Equal("/gamesystem.golden.v1.ClockService/GetClock", getClock.Path);
@@ -60,6 +61,7 @@ public sealed class CompilationTests
             Assert.Equal(TimeSpan.FromSeconds(2), getClock.DefaultTimeout);
             Assert.Equal(Grpc.Core.MethodType.ServerStreaming, watchClock.Type);
             Assert.Equal(TimeSpan.FromSeconds(5), watchClock.DefaultTimeout);
+            Assert.Equal([getClock, watchClock, ping], info.Methods);
         }
         finally
         {

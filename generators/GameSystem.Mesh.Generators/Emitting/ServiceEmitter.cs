@@ -121,7 +121,15 @@ internal static class ServiceEmitter
             .Line($"    typeof({service.InterfaceName}),")
             .Line($"    typeof({service.ClientName}),")
             .Line($"    static implementation => Bind(({service.InterfaceName})implementation),")
-            .Line($"    static invoker => new {service.ClientName}(invoker));")
+            .Line($"    static invoker => new {service.ClientName}(invoker),")
+            .Line($"    new {Mesh}.MeshMethod[]")
+            .Line("    {");
+        foreach (var method in service.Methods)
+        {
+            w.Line($"        {service.ServiceClass}.MeshMethods.{method.Name},");
+        }
+
+        w.Line("    });")
             .Line()
             .Line("/// <summary>Builds the definition a transport serves.</summary>")
             .Open($"public static {Mesh}.MeshServiceDefinition Bind({service.InterfaceName} service)")

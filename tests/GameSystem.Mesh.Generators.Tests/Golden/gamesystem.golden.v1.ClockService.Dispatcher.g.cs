@@ -29,7 +29,13 @@ namespace GameSystem.Golden.V1
             typeof(IClockService),
             typeof(ClockServiceClient),
             static implementation => Bind((IClockService)implementation),
-            static invoker => new ClockServiceClient(invoker));
+            static invoker => new ClockServiceClient(invoker),
+            new global::GameSystem.Mesh.MeshMethod[]
+            {
+                ClockService.MeshMethods.GetClock,
+                ClockService.MeshMethods.WatchClock,
+                ClockService.MeshMethods.Ping,
+            });
 
         /// <summary>Builds the definition a transport serves.</summary>
         public static global::GameSystem.Mesh.MeshServiceDefinition Bind(IClockService service)
