@@ -104,10 +104,9 @@ public sealed partial class TimeManagerService
         // A fire time not after the clock's current time fires at once (on a running clock).
         if (clock.State == ClockState.Running && fireAt <= gameNow)
         {
-            await _timers.FireAsync(request.WorldId, timerId, clock, ClockMath.GameSecondsAt(clock, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
-            if (await _timers.GetAsync(request.WorldId, timerId, cancellationToken).ConfigureAwait(false) is { } fired)
+            if (await _timers.FireAsync(request.WorldId, timerId, clock, ClockMath.GameSecondsAt(clock, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false) is { } fired)
             {
-                return new CreateTimerResponse { Timer = TimerView(fired.Record.Timer, clock) };
+                return new CreateTimerResponse { Timer = TimerView(fired.Timer, clock) };
             }
         }
 
@@ -139,7 +138,7 @@ public sealed partial class TimeManagerService
         var (clock, _) = await ReadAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
 
         var matching = (await _timers.ListAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false))
-            .Select(t => t.Record.Timer)
+            .Select(t => t.Timer)
             .Where(t => request.State == TimerState.Unspecified || t.State == request.State)
             .Where(t => request.Owner.Length == 0 || t.Owner == request.Owner)
             .Where(t => request.Subject.Length == 0 || t.Subject == request.Subject)

@@ -20,7 +20,6 @@ namespace GameSystem.Services.TimeManager;
 /// </summary>
 public sealed partial class TimeManagerService : ITimeManagerService, IHostedService, IDisposable
 {
-    private const string ClockKeyPrefix = TimerBook.ClockKeyPrefix;
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
     private static readonly TimeSpan DefaultTickInterval = TimeSpan.FromSeconds(1);
@@ -84,7 +83,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
             UpdateTime = stamp,
         };
         var record = new ClockRecord { Clock = clock, CreateRequestId = request.RequestId, LastChange = ClockChangeKind.Created };
-        var key = ClockKey(request.WorldId);
+        var key = TimerBook.ClockKey(request.WorldId);
         var result = await _store.SetAsync(key, record.ToBytes(), expectedVersion: 0, cancellationToken: context.CancellationToken).ConfigureAwait(false);
         if (result.Succeeded)
         {
@@ -132,7 +131,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         string? token = null;
         do
         {
-            var page = await _store.ListAsync(ClockKeyPrefix, StateKeys.MaxPageSize, token, context.CancellationToken).ConfigureAwait(false);
+            var page = await _store.ListAsync(TimerBook.ClockKeyPrefix, StateKeys.MaxPageSize, token, context.CancellationToken).ConfigureAwait(false);
             foreach (var item in page.Items)
             {
                 var clock = ClockRecord.Parse(item.Entry.Value).Clock;
@@ -212,7 +211,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         ValidateWorldId(request.WorldId, "world_id");
-        var key = ClockKey(request.WorldId);
+        var key = TimerBook.ClockKey(request.WorldId);
         while (true)
         {
             var entry = await _store.GetAsync(key, context.CancellationToken).ConfigureAwait(false);
@@ -320,7 +319,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
             // only at currentVersion, so the clock it returns is at currentVersion + 1. The
             // timers counted here are fired right after the write (and, should this instance
             // stop first, by the scheduler of any instance, since the clock now reads target).
-            var due = timers.Count(t => t.Record.Timer.State == TimerState.Scheduled && t.Record.Timer.FireAtGameSeconds <= target);
+            var due = timers.Count(t => t.Timer.State == TimerState.Scheduled && t.Timer.FireAtGameSeconds <= target);
             record.LastSetTimeResponse = new SetClockTimeResponse { Clock = ClockMath.View(record.Clock, currentVersion + 1, now), FiredTimerCount = due };
             return true;
         }, context.CancellationToken).ConfigureAwait(false);
@@ -330,7 +329,9 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
             return replay;
         }
 
-        await _timers.FireDueAsync(request.WorldId, record.Clock, target, context.CancellationToken).ConfigureAwait(false);
+        // Listed again after the write: a timer created since the count is due at target too.
+        var jumped = await _timers.ListAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
+        await _timers.FireDueAsync(jumped, record.Clock, target, context.CancellationToken).ConfigureAwait(false);
         return record.LastSetTimeResponse!;
     }
 
@@ -396,7 +397,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         if (request.IncludeTimerEvents)
         {
             firesSeen = (await _timers.ListAsync(request.WorldId, cancellationToken).ConfigureAwait(false))
-                .ToDictionary(t => t.Record.Timer.TimerId, t => t.Record.Timer.FireCount, StringComparer.Ordinal);
+                .ToDictionary(t => t.Timer.TimerId, t => t.Timer.FireCount, StringComparer.Ordinal);
         }
 
         // The store is the source of truth shared by every instance, so the stream polls it
@@ -404,7 +405,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         while (!cancellationToken.IsCancellationRequested)
         {
             await Task.Delay(poll, _time, cancellationToken).ConfigureAwait(false);
-            var entry = await _store.GetAsync(ClockKey(request.WorldId), cancellationToken).ConfigureAwait(false);
+            var entry = await _store.GetAsync(TimerBook.ClockKey(request.WorldId), cancellationToken).ConfigureAwait(false);
             now = _time.GetUtcNow();
             if (entry is null)
             {
@@ -455,7 +456,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
     private async ValueTask<List<TimerFired>> NewFiresAsync(string worldId, string owner, Dictionary<string, long> seen, CancellationToken cancellationToken)
     {
         var fires = new List<TimerFired>();
-        foreach (var (record, _) in await _timers.ListAsync(worldId, cancellationToken).ConfigureAwait(false))
+        foreach (var record in await _timers.ListAsync(worldId, cancellationToken).ConfigureAwait(false))
         {
             var timer = record.Timer;
             var before = seen.GetValueOrDefault(timer.TimerId);
@@ -499,7 +500,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
 
     private async ValueTask<(ClockRecord Record, long Version)> ReadAsync(string worldId, CancellationToken cancellationToken)
     {
-        var entry = await _store.GetAsync(ClockKey(worldId), cancellationToken).ConfigureAwait(false) ?? throw NotFound(worldId);
+        var entry = await _store.GetAsync(TimerBook.ClockKey(worldId), cancellationToken).ConfigureAwait(false) ?? throw NotFound(worldId);
         return (ClockRecord.Parse(entry.Value), entry.Version);
     }
 
@@ -510,7 +511,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
     private async ValueTask<(ClockRecord Record, long Version, DateTimeOffset Now)> MutateAsync(
         string worldId, long expectedVersion, Func<ClockRecord, long, DateTimeOffset, bool> mutate, CancellationToken cancellationToken)
     {
-        var key = ClockKey(worldId);
+        var key = TimerBook.ClockKey(worldId);
         while (true)
         {
             var entry = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false) ?? throw NotFound(worldId);
@@ -539,8 +540,6 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"The clock of world '{worldId}' is at version {actualVersion}, not expected_version {expectedVersion}; read it again and retry with its current version."));
         }
     }
-
-    private static string ClockKey(string worldId) => ClockKeyPrefix + worldId;
 
     private static RpcException NotFound(string worldId) =>
         new(new Status(StatusCode.NotFound, $"World '{worldId}' has no clock; create one with CreateClock."));

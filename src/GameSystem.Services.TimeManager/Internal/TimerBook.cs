@@ -39,86 +39,87 @@ internal sealed partial class TimerBook(IStateStore store, TimeProvider time, Ev
         return entry is null ? null : (TimerRecord.Parse(entry.Value), entry.Version);
     }
 
-    /// <summary>The timers of one world (or of every world with an empty id), in fire order.</summary>
-    public async ValueTask<List<(TimerRecord Record, long Version)>> ListAsync(string? worldId, CancellationToken cancellationToken)
+    /// <summary>The timers of one world (or of every world when <paramref name="worldId"/> is null), in fire order.</summary>
+    public async ValueTask<List<TimerRecord>> ListAsync(string? worldId, CancellationToken cancellationToken)
     {
-        var timers = new List<(TimerRecord Record, long Version)>();
+        var timers = new List<TimerRecord>();
         var prefix = worldId is null ? TimerKeyPrefix : WorldPrefix(worldId);
         string? token = null;
         do
         {
             var page = await store.ListAsync(prefix, StateKeys.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
-            timers.AddRange(page.Items.Select(item => (TimerRecord.Parse(item.Entry.Value), item.Entry.Version)));
+            timers.AddRange(page.Items.Select(item => TimerRecord.Parse(item.Entry.Value)));
             token = page.NextPageToken;
         }
         while (token is not null);
 
         // The Redis store lists in SCAN order, which may repeat a key.
         return [.. timers
-            .DistinctBy(t => (t.Record.Timer.WorldId, t.Record.Timer.TimerId))
-            .OrderBy(t => t.Record.Timer.FireAtGameSeconds)
-            .ThenBy(t => t.Record.Timer.TimerId, StringComparer.Ordinal)];
+            .DistinctBy(t => (t.Timer.WorldId, t.Timer.TimerId))
+            .OrderBy(t => t.Timer.FireAtGameSeconds)
+            .ThenBy(t => t.Timer.TimerId, StringComparer.Ordinal)];
     }
 
     /// <summary>
-    /// Fires, soonest first, every scheduled timer of the world due at <paramref name="gameSeconds"/>.
-    /// Returns how many timers fired, whether by this call or by another instance at the same time.
+    /// Fires, soonest first, every scheduled timer among <paramref name="timers"/> due at
+    /// <paramref name="gameSeconds"/> of <paramref name="clock"/> (their world's). Returns the
+    /// timers that fired, whether by this call or by another instance at the same time, as
+    /// they are now stored.
     /// </summary>
-    public async ValueTask<int> FireDueAsync(string worldId, Clock clock, long gameSeconds, CancellationToken cancellationToken)
+    public async ValueTask<List<TimerRecord>> FireDueAsync(IEnumerable<TimerRecord> timers, Clock clock, long gameSeconds, CancellationToken cancellationToken)
     {
-        var fired = 0;
-        foreach (var (record, _) in await ListAsync(worldId, cancellationToken).ConfigureAwait(false))
+        var fired = new List<TimerRecord>();
+        foreach (var listed in timers)
         {
-            if (record.Timer.State == TimerState.Scheduled && record.Timer.FireAtGameSeconds <= gameSeconds
-                && await FireAsync(worldId, record.Timer.TimerId, clock, gameSeconds, cancellationToken).ConfigureAwait(false))
+            if (listed.Timer.State == TimerState.Scheduled && listed.Timer.FireAtGameSeconds <= gameSeconds
+                && await FireAsync(listed.Timer.WorldId, listed.Timer.TimerId, clock, gameSeconds, cancellationToken).ConfigureAwait(false) is { } stored
+                && stored.Timer.FireCount > listed.Timer.FireCount)
             {
-                fired++;
+                fired.Add(stored);
             }
         }
 
         return fired;
     }
 
-    /// <summary>Fires one timer if it is due; true when it fired (here or concurrently elsewhere).</summary>
-    public async ValueTask<bool> FireAsync(string worldId, string timerId, Clock clock, long gameSeconds, CancellationToken cancellationToken)
+    /// <summary>Fires one timer if it is due; returns it as now stored (null when it no longer exists).</summary>
+    public async ValueTask<TimerRecord?> FireAsync(string worldId, string timerId, Clock clock, long gameSeconds, CancellationToken cancellationToken)
     {
         var calendar = GameCalendar.From(clock.Calendar);
         var key = TimerKey(worldId, timerId);
-        long? firstFireCount = null;
         while (true)
         {
             var entry = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
             if (entry is null)
             {
-                return false;
+                return null;
             }
 
             var record = TimerRecord.Parse(entry.Value);
-            firstFireCount ??= record.Timer.FireCount;
             if (record.TryFire(gameSeconds, time.GetUtcNow(), calendar) is not { } fire)
             {
-                return record.Timer.FireCount > firstFireCount;
+                return record;
             }
 
             var result = await store.SetAsync(key, record.ToBytes(), entry.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
                 LogTimerFired(logger, worldId, timerId, fire.Occurrence, fire.ScheduledGameSeconds, fire.MissedOccurrences);
-                return true;
+                return record;
             }
         }
     }
 
     /// <summary>
     /// One pass of the scheduler: fires the due timers of every running clock, then hands
-    /// undelivered fires to the event bus.
+    /// undelivered fires to the event bus. The timers are listed once per pass.
     /// </summary>
     public async ValueTask RunPassAsync(CancellationToken cancellationToken)
     {
         var timers = await ListAsync(null, cancellationToken).ConfigureAwait(false);
+        var latest = timers.ToDictionary(t => TimerKey(t.Timer.WorldId, t.Timer.TimerId), StringComparer.Ordinal);
         var now = time.GetUtcNow();
-        var fired = 0;
-        foreach (var world in timers.Where(t => t.Record.Timer.State == TimerState.Scheduled).GroupBy(t => t.Record.Timer.WorldId))
+        foreach (var world in timers.Where(t => t.Timer.State == TimerState.Scheduled).GroupBy(t => t.Timer.WorldId))
         {
             var clockEntry = await store.GetAsync(ClockKey(world.Key), cancellationToken).ConfigureAwait(false);
             if (clockEntry is null)
@@ -127,25 +128,27 @@ internal sealed partial class TimerBook(IStateStore store, TimeProvider time, Ev
             }
 
             var clock = ClockRecord.Parse(clockEntry.Value).Clock;
-            var gameSeconds = ClockMath.GameSecondsAt(clock, now);
-            if (clock.State == ClockState.Running && world.Any(t => t.Record.Timer.FireAtGameSeconds <= gameSeconds))
+            if (clock.State == ClockState.Running)
             {
-                fired += await FireDueAsync(world.Key, clock, gameSeconds, cancellationToken).ConfigureAwait(false);
+                foreach (var fired in await FireDueAsync(world, clock, ClockMath.GameSecondsAt(clock, now), cancellationToken).ConfigureAwait(false))
+                {
+                    latest[TimerKey(fired.Timer.WorldId, fired.Timer.TimerId)] = fired;
+                }
             }
         }
 
-        await DeliverAsync(cancellationToken).ConfigureAwait(false);
+        await DeliverAsync(latest.Values.Where(t => t.UndeliveredCount > 0), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Publishes every undelivered fire, oldest first per timer; backs off while the bus refuses.</summary>
-    public async ValueTask DeliverAsync(CancellationToken cancellationToken)
+    private async ValueTask DeliverAsync(IEnumerable<TimerRecord> timers, CancellationToken cancellationToken)
     {
         if (time.GetUtcNow() < _deliveryRetryAt)
         {
             return;
         }
 
-        foreach (var (record, _) in await ListAsync(null, cancellationToken).ConfigureAwait(false))
+        foreach (var record in timers)
         {
             foreach (var fire in record.Undelivered.ToList())
             {
@@ -176,7 +179,7 @@ internal sealed partial class TimerBook(IStateStore store, TimeProvider time, Ev
     public async ValueTask<int> CancelWorldAsync(string worldId, CancellationToken cancellationToken)
     {
         var cancelled = 0;
-        foreach (var (listed, _) in await ListAsync(worldId, cancellationToken).ConfigureAwait(false))
+        foreach (var listed in await ListAsync(worldId, cancellationToken).ConfigureAwait(false))
         {
             var key = TimerKey(worldId, listed.Timer.TimerId);
             while (true)
