@@ -1,6 +1,6 @@
+using GameSystem.Services.Testing;
 using GameSystem.State;
 using GameSystem.Testing;
-using StackExchange.Redis;
 
 namespace GameSystem.Services.LanguageSystem.Tests;
 
@@ -11,19 +11,9 @@ public sealed class InMemoryLanguageSystemTests(NatsServerFixture nats) : Langua
 
 public sealed class RedisLanguageSystemTests(NatsServerFixture nats, RedisServerFixture redis) : LanguageSystemContract(nats), IAsyncDisposable
 {
-    private ConnectionMultiplexer? _connection;
+    private readonly RedisStores _stores = new(redis);
 
-    protected override async ValueTask<IStateStore> CreateStoreAsync()
-    {
-        _connection ??= await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        return new RedisStateStore(_connection, RedisStateStoreOptions.Default with { KeyPrefix = $"gs-test:{Guid.NewGuid():N}:" });
-    }
+    protected override ValueTask<IStateStore> CreateStoreAsync() => _stores.CreateAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => _stores.DisposeAsync();
 }

@@ -143,12 +143,12 @@ public abstract partial class TimeManagerContract
         Assert.Equal(TimerState.Scheduled, (await GetTimerAsync(mesh, clock.WorldId, timer.TimerId)).State);
 
         _time.Advance(TimeSpan.FromSeconds(50));
-        await AdvanceUntilAsync(async () => mesh.EventBus!.Published.Count > 0, "the fired event reaches the bus");
+        await AdvanceUntilAsync(async () => mesh.EventBus.Published.Count > 0, "the fired event reaches the bus");
         var fired = await GetTimerAsync(mesh, clock.WorldId, timer.TimerId);
 
         Assert.Equal((TimerState.Fired, 1L), (fired.State, fired.FireCount));
         Assert.NotNull(fired.LastFireTime);
-        var published = Assert.Single(mesh.EventBus!.Published);
+        var published = Assert.Single(mesh.EventBus.Published);
         Assert.Equal($"{clock.WorldId}/{timer.TimerId}/1", published.EventId);
         Assert.Equal(("npc.schedule.wake", request.Subject, "time-manager"), (published.Type, published.Subject, published.Source));
         Assert.Equal(request.Attributes, published.Attributes);
@@ -194,8 +194,8 @@ public abstract partial class TimeManagerContract
         Assert.Equal(1, jump.FiredTimerCount);
         Assert.Equal((TimerState.Scheduled, 1L), (after.State, after.FireCount));
         Assert.Equal(timer.FireAtGameSeconds + (4 * 3600), after.FireAtGameSeconds);
-        await AdvanceUntilAsync(async () => mesh.EventBus!.Published.Count > 0, "the jump's fire reaches the bus");
-        var payload = TimerFired.Parser.ParseFrom(Assert.Single(mesh.EventBus!.Published).Payload);
+        await AdvanceUntilAsync(async () => mesh.EventBus.Published.Count > 0, "the jump's fire reaches the bus");
+        var payload = TimerFired.Parser.ParseFrom(Assert.Single(mesh.EventBus.Published).Payload);
         Assert.Equal((1L, 3L, timer.FireAtGameSeconds), (payload.Occurrence, payload.MissedOccurrences, payload.ScheduledGameSeconds));
         Assert.Equal(timer.FireAtGameSeconds + (3 * 3600) + 100, payload.FiredAt.ElapsedGameSeconds);
     }
@@ -221,10 +221,10 @@ public abstract partial class TimeManagerContract
         Assert.Equal(TimerState.Scheduled, (await GetTimerAsync(mesh, clock.WorldId, "early")).State);
 
         var jump = await mesh.Client.SetClockTimeAsync(new SetClockTimeRequest { WorldId = clock.WorldId, ElapsedGameSeconds = 8000 }, cancellationToken: Timeout);
-        await AdvanceUntilAsync(async () => mesh.EventBus!.Published.Count >= 2, "both fires reach the bus");
+        await AdvanceUntilAsync(async () => mesh.EventBus.Published.Count >= 2, "both fires reach the bus");
 
         Assert.Equal((2, ClockState.Paused), (jump.FiredTimerCount, jump.Clock.State));
-        Assert.Equal(["early", "late"], mesh.EventBus!.Published.Select(e => TimerFired.Parser.ParseFrom(e.Payload).TimerId));
+        Assert.Equal(["early", "late"], mesh.EventBus.Published.Select(e => TimerFired.Parser.ParseFrom(e.Payload).TimerId));
         var timers = (await mesh.Client.ListTimersAsync(new ListTimersRequest { WorldId = clock.WorldId, State = TimerState.Scheduled }, cancellationToken: Timeout)).Timers;
         Assert.Equal(90_000, Assert.Single(timers).FireAtGameSeconds);
     }
@@ -333,7 +333,7 @@ public abstract partial class TimeManagerContract
     public async Task FiredEvents_WhileTheBusRefuses_StayInTheOutbox_AndAreDeliveredWhenItRecovers()
     {
         await using var mesh = await StartAsync();
-        mesh.EventBus!.Refusing = true;
+        mesh.EventBus.Refusing = true;
         var clock = NewCreate();
         clock.StartPaused = true;
         await mesh.Client.CreateClockAsync(clock, cancellationToken: Timeout);

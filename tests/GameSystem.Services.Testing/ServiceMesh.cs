@@ -1,0 +1,87 @@
+using GameSystem.Mesh;
+using GameSystem.Mesh.Nats;
+using GameSystem.Testing;
+using Microsoft.Extensions.Hosting;
+using NATS.Client.Core;
+
+namespace GameSystem.Services.Testing;
+
+/// <summary>
+/// Service implementations served over a real nats-server on a unique subject prefix, as the
+/// host serves them, and an invoker for generated clients on a connection of its own.
+/// </summary>
+public sealed class ServiceMesh : IAsyncDisposable
+{
+    private readonly NatsConnection _serverConnection;
+    private readonly NatsConnection _clientConnection;
+    private readonly NatsMeshServer _server;
+    private readonly NatsMeshClient _invoker;
+    private readonly IReadOnlyList<object> _implementations;
+
+    private ServiceMesh(NatsConnection serverConnection, NatsConnection clientConnection, NatsMeshServer server, NatsMeshClient invoker, IReadOnlyList<object> implementations)
+    {
+        _serverConnection = serverConnection;
+        _clientConnection = clientConnection;
+        _server = server;
+        _invoker = invoker;
+        _implementations = implementations;
+    }
+
+    /// <summary>The invoker generated clients call through.</summary>
+    public IMeshCallInvoker Invoker => _invoker;
+
+    /// <summary>
+    /// Serves what <paramref name="createImplementations"/> returns, each bound to every generated
+    /// contract it implements; the invoker it is given lets an implementation call its peers.
+    /// Implementations with background work (<see cref="IHostedService"/>) run while served.
+    /// </summary>
+    public static async Task<ServiceMesh> StartAsync(NatsServerFixture nats, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations)
+    {
+        ArgumentNullException.ThrowIfNull(nats);
+        ArgumentNullException.ThrowIfNull(createImplementations);
+        var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+        var serverConnection = await nats.ConnectAsync(name + "-server").ConfigureAwait(false);
+        var clientConnection = await nats.ConnectAsync(name + "-client").ConfigureAwait(false);
+        var server = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix });
+        var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
+        var implementations = createImplementations(invoker);
+        foreach (var implementation in implementations)
+        {
+            var interfaces = implementation.GetType().GetInterfaces();
+            var contracts = MeshCatalog.FromAssemblies(interfaces.Select(i => i.Assembly)).Where(info => interfaces.Contains(info.ServiceInterface)).ToList();
+            if (contracts.Count == 0)
+            {
+                throw new ArgumentException($"{implementation.GetType()} implements no generated service interface.", nameof(createImplementations));
+            }
+
+            contracts.ForEach(info => server.AddService(info.Bind(implementation)));
+        }
+
+        await server.StartAsync().ConfigureAwait(false);
+        foreach (var background in implementations.OfType<IHostedService>())
+        {
+            await background.StartAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return new ServiceMesh(serverConnection, clientConnection, server, invoker, implementations);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var background in _implementations.OfType<IHostedService>())
+        {
+            await background.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach (var disposable in _implementations.OfType<IDisposable>())
+        {
+            disposable.Dispose();
+        }
+
+        await _invoker.DisposeAsync().ConfigureAwait(false);
+        await _server.DisposeAsync().ConfigureAwait(false);
+        await _serverConnection.DisposeAsync().ConfigureAwait(false);
+        await _clientConnection.DisposeAsync().ConfigureAwait(false);
+    }
+}
