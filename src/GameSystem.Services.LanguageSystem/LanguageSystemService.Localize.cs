@@ -1,5 +1,6 @@
 using GameSystem.Common.V1;
 using GameSystem.LanguageSystem.V1;
+using GameSystem.Mesh;
 using GameSystem.Services.LanguageSystem.Internal;
 using Google.Protobuf.Collections;
 using Grpc.Core;
@@ -82,7 +83,7 @@ public sealed partial class LanguageSystemService
             }
             catch (RpcException e) when (e.StatusCode is not (StatusCode.Cancelled or StatusCode.DeadlineExceeded))
             {
-                response.Results.Add(new LocalizeResult { Error = new Google.Rpc.Status { Code = (int)e.StatusCode, Message = e.Status.Detail } });
+                response.Results.Add(new LocalizeResult { Error = e.GetRpcStatus() });
             }
         }
 

@@ -79,13 +79,7 @@ public sealed partial class LanguageSystemService
         ArgumentNullException.ThrowIfNull(context);
         Errors.Require(request.Style is not null, "style is required: set style.style_id and the fields named in update_mask.");
         ValidateStyleId(request.Style!.StyleId, "style.style_id");
-        Errors.Require(request.UpdateMask is { Paths.Count: > 0 }, $"update_mask is required: name the fields to change ({string.Join(", ", StyleUpdatePaths)}).");
-        var paths = request.UpdateMask!.Paths.ToHashSet(StringComparer.Ordinal);
-        foreach (var path in paths)
-        {
-            Errors.Require(StyleUpdatePaths.Contains(path), $"update_mask path '{path}' cannot be updated; allowed paths are {string.Join(", ", StyleUpdatePaths)}.");
-        }
-
+        var paths = MaskPaths(request.UpdateMask, StyleUpdatePaths, emptyMeansAll: false);
         var key = StoreKeys.Style(request.Style.StyleId);
         var cancellationToken = context.CancellationToken;
         while (true)
@@ -119,18 +113,10 @@ public sealed partial class LanguageSystemService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         ValidateStyleId(request.StyleId, "style_id");
-        var key = StoreKeys.Style(request.StyleId);
-        while (true)
-        {
-            var stored = await _store.GetAsync(key, context.CancellationToken).ConfigureAwait(false) ?? throw StyleNotFound(request.StyleId);
-            Errors.CheckVersion($"Speech style '{request.StyleId}'", request.ExpectedVersion, stored.Version);
-            var result = await _store.DeleteAsync(key, stored.Version, context.CancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
-            {
-                LogStyleChanged(_logger, request.StyleId, "deleted", stored.Version);
-                return new DeleteSpeechStyleResponse();
-            }
-        }
+        var deletedVersion = await DeleteAtVersionAsync(
+            StoreKeys.Style(request.StyleId), $"Speech style '{request.StyleId}'", request.ExpectedVersion, () => StyleNotFound(request.StyleId), context.CancellationToken).ConfigureAwait(false);
+        LogStyleChanged(_logger, request.StyleId, "deleted", deletedVersion);
+        return new DeleteSpeechStyleResponse();
     }
 
     /// <inheritdoc/>

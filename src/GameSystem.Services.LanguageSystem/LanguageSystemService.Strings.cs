@@ -96,12 +96,7 @@ public sealed partial class LanguageSystemService
         Errors.Require(request.Entry is not null, "entry is required: set entry.locale, entry.key and the fields to change.");
         var locale = CanonicalTag(request.Entry!.Locale, "entry.locale", allowDefault: true);
         ValidateKey(request.Entry.Key, "entry.key");
-        var paths = (request.UpdateMask?.Paths ?? []).ToHashSet(StringComparer.Ordinal);
-        foreach (var path in paths)
-        {
-            Errors.Require(EntryUpdatePaths.Contains(path), $"update_mask path '{path}' cannot be updated; allowed paths are {string.Join(", ", EntryUpdatePaths)} (empty for all).");
-        }
-
+        var paths = MaskPaths(request.UpdateMask, EntryUpdatePaths, emptyMeansAll: true);
         Errors.Require(!(paths.Contains("text") && paths.Contains("plural")), "update_mask cannot name both text and plural: an entry has one or the other.");
         if (paths.Count == 0)
         {
@@ -162,18 +157,9 @@ public sealed partial class LanguageSystemService
         var locale = CanonicalTag(request.Locale, "locale", allowDefault: true);
         ValidateKey(request.Key, "key");
         var cancellationToken = context.CancellationToken;
-        var key = StoreKeys.Entry(locale, request.Key);
-        while (true)
-        {
-            var stored = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false) ?? throw EntryNotFound(locale, request.Key);
-            Errors.CheckVersion($"Entry '{request.Key}' of '{locale}'", request.ExpectedVersion, stored.Version);
-            var result = await _store.DeleteAsync(key, stored.Version, cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
-            {
-                await TableChangedAsync(locale, "deleted", 1, entriesCreated: -1, cancellationToken).ConfigureAwait(false);
-                return new DeleteStringEntryResponse();
-            }
-        }
+        await DeleteAtVersionAsync(StoreKeys.Entry(locale, request.Key), $"Entry '{request.Key}' of '{locale}'", request.ExpectedVersion, () => EntryNotFound(locale, request.Key), cancellationToken).ConfigureAwait(false);
+        await TableChangedAsync(locale, "deleted", 1, entriesCreated: -1, cancellationToken).ConfigureAwait(false);
+        return new DeleteStringEntryResponse();
     }
 
     /// <inheritdoc/>

@@ -127,13 +127,7 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         ArgumentNullException.ThrowIfNull(context);
         Errors.Require(request.Locale is not null, "locale is required: set locale.tag and the fields named in update_mask.");
         var tag = CanonicalTag(request.Locale!.Tag, "locale.tag", allowDefault: true);
-        Errors.Require(request.UpdateMask is { Paths.Count: > 0 }, $"update_mask is required: name the fields to change ({string.Join(", ", LocaleUpdatePaths)}).");
-        var paths = request.UpdateMask!.Paths.ToHashSet(StringComparer.Ordinal);
-        foreach (var path in paths)
-        {
-            Errors.Require(LocaleUpdatePaths.Contains(path), $"update_mask path '{path}' cannot be updated; allowed paths are {string.Join(", ", LocaleUpdatePaths)}.");
-        }
-
+        var paths = MaskPaths(request.UpdateMask, LocaleUpdatePaths, emptyMeansAll: false);
         var changes = request.Locale;
         var fallback = paths.Contains("fallback_locale") && changes.FallbackLocale.Length > 0 ? CanonicalTag(changes.FallbackLocale, "locale.fallback_locale", allowDefault: true) : "";
         var rulesLanguage = paths.Contains("rules_language") ? RulesLanguage(changes.RulesLanguage, "locale.rules_language") : "";
@@ -309,6 +303,25 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         return entry is null ? 0 : long.Parse(Encoding.ASCII.GetString(entry.Value.Span), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Deletes a stored message under the version it was read at, re-reading when another
+    /// writer got there first; ABORTED when a non-zero <paramref name="expectedVersion"/> does
+    /// not match. Returns the version deleted.
+    /// </summary>
+    private async ValueTask<long> DeleteAtVersionAsync(string key, string what, long expectedVersion, Func<RpcException> notFound, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var stored = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false) ?? throw notFound();
+            Errors.CheckVersion(what, expectedVersion, stored.Version);
+            var result = await _store.DeleteAsync(key, stored.Version, cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                return stored.Version;
+            }
+        }
+    }
+
     /// <summary>Deletes every entry of a table (a forced locale deletion); returns how many it deleted.</summary>
     private async ValueTask<int> DeleteTableAsync(string tag, CancellationToken cancellationToken)
     {
@@ -355,6 +368,23 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         {
             throw Errors.FailedPrecondition($"{field} '{fallback}' would make the fallback chain loop: {cycle}.");
         }
+    }
+
+    /// <summary>
+    /// The paths of an update_mask, each one of <paramref name="allowed"/>; INVALID_ARGUMENT
+    /// otherwise, and for an empty mask unless <paramref name="emptyMeansAll"/>.
+    /// </summary>
+    private static HashSet<string> MaskPaths(FieldMask? mask, string[] allowed, bool emptyMeansAll)
+    {
+        var list = string.Join(", ", allowed);
+        Errors.Require(emptyMeansAll || mask is { Paths.Count: > 0 }, $"update_mask is required: name the fields to change ({list}).");
+        var paths = (mask?.Paths ?? []).ToHashSet(StringComparer.Ordinal);
+        foreach (var path in paths)
+        {
+            Errors.Require(allowed.Contains(path), $"update_mask path '{path}' cannot be updated; allowed paths are {list}{(emptyMeansAll ? " (empty for all)" : "")}.");
+        }
+
+        return paths;
     }
 
     private static void ValidateNames(Locale locale, string field)

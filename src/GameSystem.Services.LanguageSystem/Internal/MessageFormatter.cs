@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using GameSystem.Common.V1;
 using GameSystem.LanguageSystem.V1;
@@ -17,6 +18,9 @@ internal sealed record FormattedText(string Text, PluralCategory Category, Plura
 /// </summary>
 internal static class MessageFormatter
 {
+    private const int MaxCachedCultures = 512;
+    private static readonly ConcurrentDictionary<string, CultureInfo> Cultures = new(StringComparer.Ordinal);
+
     /// <summary>The count of a request's <c>plural_count</c> oneof; null when unset. INVALID_ARGUMENT for a malformed decimal.</summary>
     public static PluralCount? ReadCount(bool hasCount, long count, bool hasDecimal, string decimalCount, string field = "decimal_count")
     {
@@ -151,13 +155,30 @@ internal static class MessageFormatter
     /// <summary>The number format of a CLDR language; the invariant one when .NET does not know it.</summary>
     public static CultureInfo CultureOf(string language)
     {
-        try
+        if (Cultures.TryGetValue(language, out var culture))
         {
-            return CultureInfo.GetCultureInfo(language, predefinedOnly: true);
+            return culture;
         }
-        catch (CultureNotFoundException)
+
+        // FormatText takes any tag's language, so the cache is bounded like the style cache.
+        if (Cultures.Count >= MaxCachedCultures)
         {
-            return CultureInfo.InvariantCulture;
+            Cultures.Clear();
+        }
+
+        return Cultures[language] = Lookup(language);
+
+        // An unknown language throws, which Localize must not pay on every call.
+        static CultureInfo Lookup(string language)
+        {
+            try
+            {
+                return CultureInfo.GetCultureInfo(language, predefinedOnly: true);
+            }
+            catch (CultureNotFoundException)
+            {
+                return CultureInfo.InvariantCulture;
+            }
         }
     }
 

@@ -89,7 +89,7 @@ internal sealed partial class SpeechStyleEngine
             }
             else if (rule.Interjection is { } interjection)
             {
-                var random = new SeededRandom(seed ^ SeededRandom.SeedOf(rule.RuleId));
+                var random = new SeededRandom(seed ^ rule.Seed);
                 working = Interject(working, interjection, interjection.Probability * intensity, random, ref count);
             }
 
@@ -287,6 +287,7 @@ internal sealed partial class SpeechStyleEngine
             var builtin = style.DisableBuiltinRegisterRules ? [] : BuiltinRegisters.For(LocaleTags.LanguageOf(style.Locale), style.Register);
             var rules = style.Rules.Select(r => new CompiledRule(
                 r.RuleId,
+                SeededRandom.SeedOf(r.RuleId),
                 r.MinIntensity,
                 r.KindCase switch
                 {
@@ -299,8 +300,8 @@ internal sealed partial class SpeechStyleEngine
         }
     }
 
-    /// <summary>One rule of a style, compiled.</summary>
-    internal sealed record CompiledRule(string RuleId, double MinIntensity, Rewrite? Rewrite, Interjection? Interjection);
+    /// <summary>One rule of a style, compiled; <paramref name="Seed"/> is its id's share of the seed of its interjection choices.</summary>
+    internal sealed record CompiledRule(string RuleId, long Seed, double MinIntensity, Rewrite? Rewrite, Interjection? Interjection);
 
     /// <summary>A regular expression and what each match becomes, applied between protected parts only.</summary>
     internal sealed class Rewrite(Regex regex, Func<Match, string> replace)
