@@ -205,7 +205,7 @@ public static class GsCommand
     private static string Prefix(string? prefix)
     {
         prefix ??= MeshSubjects.DefaultPrefix;
-        return prefix.Length > 0 && !prefix.Any(c => c is '.' or '*' or '>' || char.IsWhiteSpace(c))
+        return MeshSubjects.IsValidPrefix(prefix)
             ? prefix
             : throw new UsageException($"the subject prefix '{prefix}' must be one NATS subject token: no dots, wildcards or spaces.");
     }

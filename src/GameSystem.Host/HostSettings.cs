@@ -69,7 +69,7 @@ internal sealed record HostSettings(
         }
 
         var prefix = mesh["SubjectPrefix"] ?? MeshSubjects.DefaultPrefix;
-        if (prefix.Length == 0 || prefix.Any(c => c is '.' or '*' or '>' || char.IsWhiteSpace(c)))
+        if (!MeshSubjects.IsValidPrefix(prefix))
         {
             throw new SettingException("GameSystem:Mesh:SubjectPrefix", $"'{prefix}' must be one NATS subject token: no dots, wildcards or spaces.");
         }

@@ -6,6 +6,10 @@ public static class MeshSubjects
     /// <summary>The prefix used unless configured otherwise.</summary>
     public const string DefaultPrefix = "gs";
 
+    /// <summary>True when <paramref name="prefix"/> is one NATS subject token: not empty, no dots, wildcards or whitespace.</summary>
+    public static bool IsValidPrefix(string prefix) =>
+        !string.IsNullOrEmpty(prefix) && !prefix.Any(c => c is '.' or '*' or '>' || char.IsWhiteSpace(c));
+
     /// <summary>The subject a method is served on.</summary>
     public static string For(string prefix, MeshMethod method)
     {
