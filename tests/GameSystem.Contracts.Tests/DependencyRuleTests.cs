@@ -2,13 +2,16 @@ using System.Diagnostics;
 
 namespace GameSystem.Contracts.Tests;
 
-/// <summary>The build refuses a service project that references another service's project.</summary>
+/// <summary>
+/// The build refuses a service project that references another service's project (GSBUILD001)
+/// or that lives anywhere but <c>src/Services/</c>, where the host finds services (GSBUILD002).
+/// </summary>
 public sealed class DependencyRuleTests
 {
     [Fact(Timeout = 120_000)]
     public async Task ServiceProject_ReferencingAnotherService_FailsTheBuildWithGSBUILD001()
     {
-        var (exitCode, output) = await RunRuleAsync("GameSystem.Services.Questing", "GameSystem.Services.Payments/GameSystem.Services.Payments.csproj");
+        var (exitCode, output) = await RunRuleAsync(ServicesFolder, "GameSystem.Services.Questing", "GameSystem.Services.Payments/GameSystem.Services.Payments.csproj");
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("GSBUILD001", output, StringComparison.Ordinal);
@@ -18,20 +21,44 @@ public sealed class DependencyRuleTests
     [Fact(Timeout = 120_000)]
     public async Task ServiceProject_ReferencingOnlyContractsAndRuntime_Passes()
     {
-        var (exitCode, output) = await RunRuleAsync("GameSystem.Services.Questing", "GameSystem.Contracts/GameSystem.Contracts.csproj");
+        var (exitCode, output) = await RunRuleAsync(ServicesFolder, "GameSystem.Services.Questing", "../GameSystem.Contracts/GameSystem.Contracts.csproj");
 
         Assert.True(exitCode == 0, output);
-        Assert.DoesNotContain("GSBUILD001", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("GSBUILD", output, StringComparison.Ordinal);
     }
 
-    // Runs only the rule's target on a throwaway project that imports src/Directory.Build.targets.
-    private static async Task<(int ExitCode, string Output)> RunRuleAsync(string projectName, string reference)
+    [Fact(Timeout = 120_000)]
+    public async Task ServiceProject_OutsideSrcServices_FailsTheBuildWithGSBUILD002()
+    {
+        var (exitCode, output) = await RunRuleAsync("src", "GameSystem.Services.Questing", "GameSystem.Contracts/GameSystem.Contracts.csproj");
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("GSBUILD002", output, StringComparison.Ordinal);
+        Assert.Contains("must be src/Services/GameSystem.Services.Questing/GameSystem.Services.Questing.csproj", output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task PlatformProject_OutsideSrcServices_Passes()
+    {
+        var (exitCode, output) = await RunRuleAsync("src", "GameSystem.Gateway", "GameSystem.Contracts/GameSystem.Contracts.csproj");
+
+        Assert.True(exitCode == 0, output);
+        Assert.DoesNotContain("GSBUILD", output, StringComparison.Ordinal);
+    }
+
+    private const string ServicesFolder = "src/Services";
+
+    // Runs only the rules' targets on a throwaway project in <folder>/<name>/ of a scratch
+    // tree holding a copy of src/Directory.Build.targets, as the real tree does.
+    private static async Task<(int ExitCode, string Output)> RunRuleAsync(string folder, string projectName, string reference)
     {
         var directory = Directory.CreateTempSubdirectory("gamesystem-rule-");
         try
         {
-            var project = Path.Combine(directory.FullName, projectName + ".csproj");
-            var targets = Path.Combine(Contracts.RepositoryRoot, "src", "Directory.Build.targets");
+            var projectDirectory = Directory.CreateDirectory(Path.Combine(directory.FullName, folder, projectName)).FullName;
+            var project = Path.Combine(projectDirectory, projectName + ".csproj");
+            var targets = Path.Combine(directory.FullName, "src", "Directory.Build.targets");
+            File.Copy(Path.Combine(Contracts.RepositoryRoot, "src", "Directory.Build.targets"), targets);
             await File.WriteAllTextAsync(project, $"""
                 <Project>
                   <ItemGroup><ProjectReference Include="../{reference}" /></ItemGroup>
@@ -40,7 +67,7 @@ public sealed class DependencyRuleTests
                   <Import Project="{targets}" />
                 </Project>
                 """, TestContext.Current.CancellationToken);
-            var start = new ProcessStartInfo("dotnet", ["msbuild", project, "-t:GameSystemForbidServiceReferences", "-nologo"])
+            var start = new ProcessStartInfo("dotnet", ["msbuild", project, "-t:GameSystemForbidServiceReferences;GameSystemRequireServicesFolder", "-nologo"])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
