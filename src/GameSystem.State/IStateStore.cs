@@ -20,7 +20,15 @@ namespace GameSystem.State;
 /// </para>
 /// <para>
 /// Keys are 1 to <see cref="StateKeys.MaxLength"/> characters without whitespace or control
-/// characters; an invalid key throws <see cref="ArgumentException"/>.
+/// characters, and name their partition once in braces (<c>time-manager/{world-7}/clock</c>);
+/// an invalid key throws <see cref="ArgumentException"/>. The keys of one partition can change
+/// together in a transaction (<see cref="ExecuteAsync"/>) and, on a Redis Cluster, live on one
+/// shard: the braces are a Redis hash tag.
+/// </para>
+/// <para>
+/// When the store cannot be reached, a call fails at once with
+/// <see cref="StateStoreUnavailableException"/> (an <see cref="Grpc.Core.RpcException"/> with
+/// status UNAVAILABLE), never after a hang, and the store serves again when it is back.
 /// </para>
 /// </remarks>
 public interface IStateStore
@@ -79,4 +87,32 @@ public interface IStateStore
     /// appear twice if Redis resizes its table during the listing.
     /// </remarks>
     ValueTask<StatePage> ListAsync(string prefix, int pageSize = 100, string? pageToken = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads several entries (of any partitions) at once; null where a key is absent.</summary>
+    /// <returns>One entry (or null) per key, in the order of <paramref name="keys"/>.</returns>
+    ValueTask<IReadOnlyList<StateEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs <paramref name="transaction"/>: checks every condition and, when all hold, applies
+    /// every operation, as one atomic step; when one fails, applies nothing.
+    /// </summary>
+    /// <returns>The versions and counters written, or the first condition that failed and what the store holds there.</returns>
+    /// <exception cref="ArgumentException">The transaction has no operation.</exception>
+    /// <exception cref="InvalidOperationException">An increment's entry is not an integer, or the sum would pass ±<see cref="StateKeys.MaxCounter"/>; nothing applied.</exception>
+    ValueTask<StateTransactionResult> ExecuteAsync(StateTransaction transaction, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads one page of the ordered index <paramref name="index"/> (kept with
+    /// <see cref="StateTransaction.IndexAdd"/>/<see cref="StateTransaction.IndexRemove"/>) in the
+    /// query's order and range, without reading the rest. An absent index is empty.
+    /// </summary>
+    /// <remarks>
+    /// Pages continue after the last member returned, so a member added or removed meanwhile
+    /// never shifts the others: each member present for the whole listing is returned once.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The query is invalid, or its page token came from another query.</exception>
+    ValueTask<StateIndexPage> QueryIndexAsync(string index, StateIndexQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts the members of <paramref name="index"/> (only those starting with <paramref name="prefix"/> when given), without reading them.</summary>
+    ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default);
 }

@@ -8,12 +8,14 @@ namespace GameSystem.State;
 /// The embedded store, used when no Redis is configured: state lives in this process and is
 /// lost when it stops. Thread-safe; expiry follows the <see cref="TimeProvider"/> given.
 /// </summary>
-public sealed class InMemoryStateStore : IStateStore
+public sealed class InMemoryStateStore : IStateStore, IStateOutboxStore
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(1);
 
     private readonly Dictionary<string, Slot> _entries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tombstone> _tombstones = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _indexes = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Outbox, string Partition), Outbox> _outboxes = [];
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private DateTimeOffset _nextSweep;
@@ -54,10 +56,9 @@ public sealed class InMemoryStateStore : IStateStore
                 return ValueTask.FromResult(StateWriteResult.Conflict(current));
             }
 
-            var entry = new StateEntry(copy, (current?.Version ?? BuryVersion(key, now)) + 1);
-            _entries[key] = new Slot(entry, now + ttl);
+            var version = Store(key, copy, ttl, now);
             SweepIfDue(now);
-            return ValueTask.FromResult(StateWriteResult.Written(entry.Version));
+            return ValueTask.FromResult(StateWriteResult.Written(version));
         }
     }
 
@@ -76,12 +77,7 @@ public sealed class InMemoryStateStore : IStateStore
                 return ValueTask.FromResult(StateWriteResult.Conflict(current));
             }
 
-            if (current is not null)
-            {
-                _entries.Remove(key);
-                _tombstones[key] = new Tombstone(current.Version, now + StateKeys.TombstoneRetention);
-            }
-
+            Remove(key, now);
             return ValueTask.FromResult(StateWriteResult.Written(0));
         }
     }
@@ -92,35 +88,328 @@ public sealed class InMemoryStateStore : IStateStore
         StateKeys.Validate(key);
         StateKeys.ValidateTtl(ttl);
         cancellationToken.ThrowIfCancellationRequested();
+        ValidateDelta(delta);
         lock (_lock)
         {
             var now = _time.GetUtcNow();
-            var slot = Find(key, now);
-            long sum;
-            if (slot is null)
-            {
-                sum = delta;
-                _entries[key] = new Slot(new StateEntry(Encode(sum), BuryVersion(key, now) + 1), now + ttl);
-                SweepIfDue(now);
-                return ValueTask.FromResult(sum);
-            }
-
-            if (!Utf8Parser.TryParse(slot.Entry.Value.Span, out long counter, out var consumed) || consumed != slot.Entry.Value.Length)
-            {
-                throw new InvalidOperationException($"The entry '{key}' does not hold an integer, so it cannot be incremented.");
-            }
-
-            try
-            {
-                sum = checked(counter + delta);
-            }
-            catch (OverflowException e)
-            {
-                throw new InvalidOperationException($"Incrementing '{key}' ({counter}) by {delta} would overflow a 64-bit integer.", e);
-            }
-
-            _entries[key] = slot with { Entry = new StateEntry(Encode(sum), slot.Entry.Version + 1) };
+            var sum = CounterAfter(key, delta, now);
+            ApplyIncrement(key, sum, ttl, now);
             return ValueTask.FromResult(sum);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<IReadOnlyList<StateEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            StateKeys.Validate(key, nameof(keys));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            return ValueTask.FromResult<IReadOnlyList<StateEntry?>>([.. keys.Select(key => Find(key, now)?.Entry)]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<StateTransactionResult> ExecuteAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        transaction.ValidateForExecution();
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var condition in transaction.Conditions)
+            {
+                var current = Find(condition.Key, now)?.Entry;
+                if ((current?.Version ?? 0) != condition.Version)
+                {
+                    return ValueTask.FromResult(StateTransactionResult.Refused(new StateConflict(condition.Key, condition.Version, current)));
+                }
+            }
+
+            // Every check before the first write: nothing applies unless everything can.
+            var sums = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var operation in transaction.Operations.Where(o => o.Kind == StateOperationKind.Increment))
+            {
+                sums[operation.Key] = CounterAfter(operation.Key, operation.Delta, now);
+            }
+
+            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var operation in transaction.Operations)
+            {
+                switch (operation.Kind)
+                {
+                    case StateOperationKind.Set:
+                        versions[operation.Key] = Store(operation.Key, operation.Value.ToArray(), operation.Ttl, now);
+                        break;
+                    case StateOperationKind.Delete:
+                        Remove(operation.Key, now);
+                        versions[operation.Key] = 0;
+                        break;
+                    case StateOperationKind.Increment:
+                        versions[operation.Key] = ApplyIncrement(operation.Key, sums[operation.Key], operation.Ttl, now).Version;
+                        break;
+                    case StateOperationKind.IndexAdd:
+                        if (!_indexes.TryGetValue(operation.Key, out var index))
+                        {
+                            _indexes[operation.Key] = index = new SortedSet<string>(CodePointComparer.Instance);
+                        }
+
+                        index.Add(operation.Member!);
+                        break;
+                    case StateOperationKind.IndexRemove:
+                        if (_indexes.TryGetValue(operation.Key, out var existing) && existing.Remove(operation.Member!) && existing.Count == 0)
+                        {
+                            _indexes.Remove(operation.Key);
+                        }
+
+                        break;
+                    case StateOperationKind.Enqueue:
+                        var outbox = OutboxOf(operation.Key, transaction.Partition!);
+                        outbox.Messages.Enqueue(new StateOutboxMessage(++outbox.Sequence, now, operation.Value.ToArray()));
+                        outbox.LastEnqueuedAt = now;
+                        outbox.Listed = true;
+                        break;
+                }
+            }
+
+            SweepIfDue(now);
+            return ValueTask.FromResult(StateTransactionResult.Applied(versions, sums));
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<StateIndexPage> QueryIndexAsync(string index, StateIndexQuery query, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(index, nameof(index));
+        var range = IndexRange.Resolve(query);
+        cancellationToken.ThrowIfCancellationRequested();
+        var members = new List<string>(Math.Min(query.PageSize + 1, 128));
+        lock (_lock)
+        {
+            if (!range.IsEmpty && _indexes.TryGetValue(index, out var set) && set.Count > 0)
+            {
+                var view = Between(set, range);
+                var ordered = query.Descending ? view.Reverse() : view;
+                members.AddRange(ordered.Where(range.Contains).Take(query.PageSize + 1));
+            }
+        }
+
+        string? next = null;
+        if (members.Count > query.PageSize)
+        {
+            members.RemoveAt(query.PageSize);
+            next = IndexRange.EncodeToken(query.Descending, members[^1]);
+        }
+
+        return ValueTask.FromResult(new StateIndexPage(members, next));
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(index, nameof(index));
+        var range = IndexRange.Resolve(StateIndexQuery.Default with { Prefix = prefix });
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            return ValueTask.FromResult<long>(_indexes.TryGetValue(index, out var set) && set.Count > 0
+                ? (prefix is null ? set.Count : Between(set, range).Count(range.Contains))
+                : 0);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<string> ListOutboxPartitionsAsync(string outbox, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        StateKeys.ValidateOutbox(outbox);
+        List<string> partitions;
+        lock (_lock)
+        {
+            partitions = [.. _outboxes.Where(o => o.Key.Outbox == outbox && o.Value.Listed).Select(o => o.Key.Partition).Order(StringComparer.Ordinal)];
+        }
+
+        foreach (var partition in partitions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return partition;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<StateOutboxClaim> ClaimOutboxAsync(string outbox, string partition, string owner, TimeSpan lease, int maxMessages, CancellationToken cancellationToken = default)
+    {
+        ValidateClaim(outbox, partition, owner, lease, maxMessages);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            if (!_outboxes.TryGetValue((outbox, partition), out var box))
+            {
+                return ValueTask.FromResult(new StateOutboxClaim(true, [], 0, null, null));
+            }
+
+            var oldest = box.Messages.TryPeek(out var first) ? first.EnqueuedAt : (DateTimeOffset?)null;
+            if (box.LeaseOwner is not null && box.LeaseOwner != owner && box.LeaseUntil > now)
+            {
+                return ValueTask.FromResult(new StateOutboxClaim(false, [], box.Messages.Count, oldest, box.LastEnqueuedAt));
+            }
+
+            if (box.Messages.Count == 0)
+            {
+                return ValueTask.FromResult(new StateOutboxClaim(true, [], 0, null, box.LastEnqueuedAt));
+            }
+
+            box.LeaseOwner = owner;
+            box.LeaseUntil = now + lease;
+            return ValueTask.FromResult(new StateOutboxClaim(true, [.. box.Messages.Take(maxMessages)], box.Messages.Count, oldest, box.LastEnqueuedAt));
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<long> CompleteOutboxAsync(string outbox, string partition, string owner, long throughSequence, CancellationToken cancellationToken = default)
+    {
+        ValidateOutboxPartition(outbox, partition);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            if (!_outboxes.TryGetValue((outbox, partition), out var box))
+            {
+                return ValueTask.FromResult(0L);
+            }
+
+            while (box.Messages.TryPeek(out var first) && first.Sequence <= throughSequence)
+            {
+                box.Messages.Dequeue();
+            }
+
+            if (box.LeaseOwner == owner)
+            {
+                box.LeaseOwner = null;
+            }
+
+            return ValueTask.FromResult((long)box.Messages.Count);
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> RetireOutboxPartitionAsync(string outbox, string partition, TimeSpan idleFor, CancellationToken cancellationToken = default)
+    {
+        ValidateOutboxPartition(outbox, partition);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            if (!_outboxes.TryGetValue((outbox, partition), out var box) || !box.Listed)
+            {
+                return ValueTask.FromResult(true);
+            }
+
+            if (box.Messages.Count > 0 || box.LastEnqueuedAt + idleFor > now || (box.LeaseOwner is not null && box.LeaseUntil > now))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            // The sequence stays: a message appended later must not reuse a number already delivered.
+            box.Listed = false;
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    internal static void ValidateClaim(string outbox, string partition, string owner, TimeSpan lease, int maxMessages)
+    {
+        ValidateOutboxPartition(outbox, partition);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(lease, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxMessages, StateKeys.MaxPageSize);
+    }
+
+    internal static void ValidateOutboxPartition(string outbox, string partition)
+    {
+        StateKeys.ValidateOutbox(outbox);
+        StateKeys.ValidatePartition(partition);
+    }
+
+    internal static void ValidateDelta(long delta)
+    {
+        if (delta is > StateKeys.MaxCounter or < -StateKeys.MaxCounter)
+        {
+            throw new ArgumentOutOfRangeException(nameof(delta), delta, $"A counter delta is at most ±{StateKeys.MaxCounter}.");
+        }
+    }
+
+    private static SortedSet<string> Between(SortedSet<string> set, IndexRange range)
+    {
+        var comparer = CodePointComparer.Instance;
+        var lower = range.Lower is not null && comparer.Compare(range.Lower, set.Min) > 0 ? range.Lower : set.Min!;
+        var upper = range.Upper is not null && comparer.Compare(range.Upper, set.Max) < 0 ? range.Upper : set.Max!;
+        return comparer.Compare(lower, upper) > 0 ? [] : set.GetViewBetween(lower, upper);
+    }
+
+    private Outbox OutboxOf(string outbox, string partition)
+    {
+        if (!_outboxes.TryGetValue((outbox, partition), out var box))
+        {
+            _outboxes[(outbox, partition)] = box = new Outbox();
+        }
+
+        return box;
+    }
+
+    /// <summary>The counter's value after adding <paramref name="delta"/>; throws when it cannot be incremented.</summary>
+    private long CounterAfter(string key, long delta, DateTimeOffset now)
+    {
+        var slot = Find(key, now);
+        if (slot is null)
+        {
+            return delta;
+        }
+
+        // Only the canonical form Redis's HINCRBY accepts: no sign '+', no leading zeros.
+        if (!Utf8Parser.TryParse(slot.Entry.Value.Span, out long counter, out var consumed) || consumed != slot.Entry.Value.Length
+            || !slot.Entry.Value.Span.SequenceEqual(Encode(counter)))
+        {
+            throw new InvalidOperationException($"The entry '{key}' does not hold an integer, so it cannot be incremented.");
+        }
+
+        var sum = counter + delta;
+        StateKeys.ValidateCounter(sum, key);
+        return sum;
+    }
+
+    private StateEntry ApplyIncrement(string key, long sum, TimeSpan? ttl, DateTimeOffset now)
+    {
+        var slot = Find(key, now);
+        var entry = new StateEntry(Encode(sum), (slot?.Entry.Version ?? BuryVersion(key, now)) + 1);
+        _entries[key] = new Slot(entry, slot is null ? now + ttl : slot.ExpiresAt);
+        SweepIfDue(now);
+        return entry;
+    }
+
+    private long Store(string key, byte[] value, TimeSpan? ttl, DateTimeOffset now)
+    {
+        var current = Find(key, now)?.Entry;
+        var entry = new StateEntry(value, (current?.Version ?? BuryVersion(key, now)) + 1);
+        _entries[key] = new Slot(entry, now + ttl);
+        return entry.Version;
+    }
+
+    private void Remove(string key, DateTimeOffset now)
+    {
+        if (Find(key, now)?.Entry is { } current)
+        {
+            _entries.Remove(key);
+            _tombstones[key] = new Tombstone(current.Version, now + StateKeys.TombstoneRetention);
         }
     }
 
@@ -223,6 +512,21 @@ public sealed class InMemoryStateStore : IStateStore
     }
 
     private sealed record Tombstone(long Version, DateTimeOffset ExpiresAt);
+
+    private sealed class Outbox
+    {
+        public Queue<StateOutboxMessage> Messages { get; } = new();
+
+        public long Sequence { get; set; }
+
+        public DateTimeOffset? LastEnqueuedAt { get; set; }
+
+        public string? LeaseOwner { get; set; }
+
+        public DateTimeOffset LeaseUntil { get; set; }
+
+        public bool Listed { get; set; }
+    }
 
     private sealed record Slot(StateEntry Entry, DateTimeOffset? ExpiresAt)
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using GameSystem.State.Internal;
 using StackExchange.Redis;
@@ -6,29 +7,61 @@ using StackExchange.Redis;
 namespace GameSystem.State;
 
 /// <summary>
-/// State in Redis, shared by every instance of a service. Each entry is a hash (value and
-/// version); every conditional write, delete and increment is one Lua script, so the version
-/// check and the write are a single atomic step on the server.
+/// State in Redis (a standalone server or a Redis Cluster), shared by every instance of a
+/// service. Each entry is a hash (value and version); every conditional write, delete,
+/// increment and transaction is one Lua script run by its SHA, so the checks and the writes
+/// they guard are a single atomic step on the server.
 /// </summary>
-/// <remarks>Listing uses SCAN, which covers one server: use a standalone or replicated Redis, not a cluster.</remarks>
-public sealed class RedisStateStore : IStateStore
+/// <remarks>
+/// <para>
+/// A key's partition (the part in braces) is a Redis hash tag, so a partition lives on one
+/// cluster shard and a transaction is one script there. Indexes are sorted sets and outboxes
+/// sorted sets beside a small hash, under Redis keys that end in a control character no
+/// store key may hold, so they never collide with entries. Listing by prefix scans every
+/// primary of a cluster (only the one holding the partition when the prefix names it).
+/// </para>
+/// <para>
+/// Failures to reach Redis surface as <see cref="StateStoreUnavailableException"/>. For calls
+/// to fail fast while Redis is down rather than wait in the client's backlog, connect with
+/// <see cref="BacklogPolicy.FailFast"/> (<see cref="StateStoreServiceCollectionExtensions.AddGameSystemStateStore"/> does).
+/// </para>
+/// </remarks>
+public sealed class RedisStateStore : IStateStore, IStateOutboxStore
 {
-    private const string TokenPrefix = "r1:";
+    private const string ListTokenPrefix = "r2:";
+    private const string InternalSeparator = "\u001F";
     private static readonly RedisValue ValueField = "v";
     private static readonly RedisValue VersionField = "ver";
     private static readonly RedisValue[] EntryFields = [ValueField, VersionField];
+    private static readonly RedisScript SetScript = new(RedisScripts.Set);
+    private static readonly RedisScript DeleteScript = new(RedisScripts.Delete);
+    private static readonly RedisScript IncrementScript = new(RedisScripts.Increment);
+    private static readonly RedisScript TransactionScript = new(RedisScripts.Transaction);
+    private static readonly RedisScript ClaimScript = new(RedisScripts.ClaimOutbox);
+    private static readonly RedisScript CompleteScript = new(RedisScripts.CompleteOutbox);
+    private static readonly RedisScript MarkRetiringScript = new(RedisScripts.MarkOutboxRetiring);
+    private static readonly RedisScript FinishRetiringScript = new(RedisScripts.FinishOutboxRetiring);
 
+    private readonly IConnectionMultiplexer _connection;
     private readonly IDatabase _database;
     private readonly string _keyPrefix;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates a store over <paramref name="connection"/>, which the caller keeps owning.</summary>
-    public RedisStateStore(IConnectionMultiplexer connection, RedisStateStoreOptions? options = null)
+    public RedisStateStore(IConnectionMultiplexer connection, RedisStateStoreOptions? options = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         options ??= RedisStateStoreOptions.Default;
         ArgumentNullException.ThrowIfNull(options.KeyPrefix, nameof(options));
+        if (options.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0 || options.KeyPrefix.Any(char.IsControl))
+        {
+            throw new ArgumentException($"The key prefix '{options.KeyPrefix}' must not contain braces or control characters: braces would change the Redis hash tag of every key.", nameof(options));
+        }
+
+        _connection = connection;
         _database = connection.GetDatabase(options.Database);
         _keyPrefix = options.KeyPrefix;
+        _time = timeProvider ?? TimeProvider.System;
     }
 
     /// <inheritdoc/>
@@ -36,8 +69,34 @@ public sealed class RedisStateStore : IStateStore
     {
         StateKeys.Validate(key);
         cancellationToken.ThrowIfCancellationRequested();
-        var fields = await _database.HashGetAsync(RedisKeyOf(key), EntryFields).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var fields = await Call(_database.HashGetAsync(EntryKey(key), EntryFields), cancellationToken).ConfigureAwait(false);
         return ToEntry(fields[0], fields[1]);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<StateEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            StateKeys.Validate(key, nameof(keys));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        // One pipelined HMGET per key: keys of any partitions, each routed to its shard.
+        var reads = new Task<RedisValue[]>[keys.Count];
+        for (var i = 0; i < reads.Length; i++)
+        {
+            reads[i] = _database.HashGetAsync(EntryKey(keys[i]), EntryFields);
+        }
+
+        var values = await Call(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
+        return [.. values.Select(v => ToEntry(v[0], v[1]))];
     }
 
     /// <inheritdoc/>
@@ -47,10 +106,7 @@ public sealed class RedisStateStore : IStateStore
         StateKeys.ValidateExpectedVersion(expectedVersion);
         StateKeys.ValidateTtl(ttl);
         cancellationToken.ThrowIfCancellationRequested();
-        var result = await _database.ScriptEvaluateAsync(
-            RedisScripts.Set,
-            [RedisKeyOf(key)],
-            [value, expectedVersion ?? -1, Milliseconds(ttl)]).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var result = await Call(SetScript.EvaluateAsync(_database, [EntryKey(key)], [value, expectedVersion ?? -1, Milliseconds(ttl)]), cancellationToken).ConfigureAwait(false);
         return ToWriteResult(result);
     }
 
@@ -60,10 +116,9 @@ public sealed class RedisStateStore : IStateStore
         StateKeys.Validate(key);
         StateKeys.ValidateExpectedVersion(expectedVersion);
         cancellationToken.ThrowIfCancellationRequested();
-        var result = await _database.ScriptEvaluateAsync(
-            RedisScripts.Delete,
-            [RedisKeyOf(key)],
-            [expectedVersion ?? -1, (long)StateKeys.TombstoneRetention.TotalMilliseconds]).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var result = await Call(
+            DeleteScript.EvaluateAsync(_database, [EntryKey(key)], [expectedVersion ?? -1, (long)StateKeys.TombstoneRetention.TotalMilliseconds]),
+            cancellationToken).ConfigureAwait(false);
         return ToWriteResult(result);
     }
 
@@ -72,19 +127,92 @@ public sealed class RedisStateStore : IStateStore
     {
         StateKeys.Validate(key);
         StateKeys.ValidateTtl(ttl);
+        InMemoryStateStore.ValidateDelta(delta);
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            var result = await _database.ScriptEvaluateAsync(
-                RedisScripts.Increment,
-                [RedisKeyOf(key)],
-                [delta, Milliseconds(ttl)]).WaitAsync(cancellationToken).ConfigureAwait(false);
-            return (long)result;
+            return (long)await Call(IncrementScript.EvaluateAsync(_database, [EntryKey(key)], [delta, Milliseconds(ttl)]), cancellationToken).ConfigureAwait(false);
         }
-        catch (RedisServerException e) when (e.Message.Contains("not an integer", StringComparison.Ordinal) || e.Message.Contains("overflow", StringComparison.Ordinal))
+        catch (RedisServerException e) when (e.Message.Contains("not an integer", StringComparison.Ordinal))
         {
-            throw new InvalidOperationException($"Cannot increment '{key}' by {delta}: {e.Message}", e);
+            throw new InvalidOperationException($"The entry '{key}' does not hold an integer, so it cannot be incremented.", e);
         }
+        catch (RedisServerException e) when (e.Message.Contains("overflow", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"Incrementing '{key}' by {delta} would pass the ±{StateKeys.MaxCounter} (2^53 - 1) a counter may hold.", e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<StateTransactionResult> ExecuteAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        transaction.ValidateForExecution();
+        cancellationToken.ThrowIfCancellationRequested();
+        var script = TransactionPlan.Build(this, transaction);
+        var reply = (RedisResult[])(await Call(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registered: false)), cancellationToken).ConfigureAwait(false))!;
+        if ((long)reply[0] == 2)
+        {
+            // The partition's outbox is not in the registry relays read: list it first, then
+            // run again saying so. Listing before the write means a crash between the two
+            // leaves a listed empty outbox (retired later), never an unlisted full one.
+            foreach (var outbox in script.Outboxes)
+            {
+                await Call(_database.SortedSetAddAsync(RegistryKey(outbox), transaction.Partition!, _time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
+            }
+
+            reply = (RedisResult[])(await Call(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registered: true)), cancellationToken).ConfigureAwait(false))!;
+        }
+
+        return (long)reply[0] switch
+        {
+            1 => script.ToResult(reply),
+            0 => StateTransactionResult.Refused(script.ToConflict(reply)),
+            3 => throw new InvalidOperationException(
+                $"The transaction applied nothing: the counter '{transaction.Operations[(int)reply[1] - 1].Key}' {(string?)reply[2]}."),
+            var code => throw new InvalidOperationException($"Unexpected transaction reply {code}."),
+        };
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<StateIndexPage> QueryIndexAsync(string index, StateIndexQuery query, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(index, nameof(index));
+        var range = IndexRange.Resolve(query);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (range.IsEmpty)
+        {
+            return new StateIndexPage([], null);
+        }
+
+        var values = await Call(
+            _database.SortedSetRangeByValueAsync(IndexKey(index), Bound(range.Lower), Bound(range.Upper), Exclusion(range), query.Descending ? Order.Descending : Order.Ascending, 0, query.PageSize + 1),
+            cancellationToken).ConfigureAwait(false);
+        var members = new List<string>(values.Length);
+        foreach (var value in values)
+        {
+            members.Add(value.ToString());
+        }
+
+        string? next = null;
+        if (members.Count > query.PageSize)
+        {
+            members.RemoveAt(query.PageSize);
+            next = IndexRange.EncodeToken(query.Descending, members[^1]);
+        }
+
+        return new StateIndexPage(members, next);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(index, nameof(index));
+        var range = IndexRange.Resolve(StateIndexQuery.Default with { Prefix = prefix });
+        cancellationToken.ThrowIfCancellationRequested();
+        return prefix is null
+            ? await Call(_database.SortedSetLengthAsync(IndexKey(index)), cancellationToken).ConfigureAwait(false)
+            : await Call(_database.SortedSetLengthByValueAsync(IndexKey(index), Bound(range.Lower), Bound(range.Upper), Exclude.Stop), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -92,29 +220,44 @@ public sealed class RedisStateStore : IStateStore
     {
         StateKeys.ValidatePrefix(prefix);
         StateKeys.ValidatePageSize(pageSize);
-        var cursor = pageToken is null ? 0UL : DecodeToken(pageToken);
+        var (serverIndex, cursor) = pageToken is null ? (0, 0UL) : DecodeListToken(pageToken);
         cancellationToken.ThrowIfCancellationRequested();
+
+        var servers = ServersFor(prefix);
+        if (serverIndex >= servers.Count)
+        {
+            throw new ArgumentException("The page token was not returned by this store's ListAsync (or the cluster changed shape since).", nameof(pageToken));
+        }
 
         var pattern = EscapeGlob(_keyPrefix + prefix) + "*";
         var keys = new List<RedisKey>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        do
+        while (keys.Count < pageSize && serverIndex < servers.Count)
         {
-            var reply = await _database.ExecuteAsync("SCAN", cursor.ToString(CultureInfo.InvariantCulture), "MATCH", pattern, "COUNT", pageSize)
-                .WaitAsync(cancellationToken).ConfigureAwait(false);
+            var server = servers[serverIndex];
+            var reply = server is null
+                ? await Call(_database.ExecuteAsync("SCAN", cursor.ToString(CultureInfo.InvariantCulture), "MATCH", pattern, "COUNT", pageSize), cancellationToken).ConfigureAwait(false)
+                : await Call(server.ExecuteAsync("SCAN", cursor.ToString(CultureInfo.InvariantCulture), "MATCH", pattern, "COUNT", pageSize), cancellationToken).ConfigureAwait(false);
             cursor = ulong.Parse((string)reply[0]!, CultureInfo.InvariantCulture);
             foreach (var found in (RedisKey[])reply[1]!)
             {
-                if (seen.Add(found.ToString()))
+                var name = found.ToString();
+
+                // Indexes and outboxes live beside the entries under names no entry can have.
+                if (!name.Contains(InternalSeparator, StringComparison.Ordinal) && seen.Add(name))
                 {
                     keys.Add(found);
                 }
             }
+
+            if (cursor == 0)
+            {
+                serverIndex++;
+            }
         }
-        while (cursor != 0 && keys.Count < pageSize);
 
         var reads = keys.Select(k => _database.HashGetAsync(k, EntryFields)).ToArray();
-        var values = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var values = await Call(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
         var items = new List<StateItem>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
         {
@@ -125,7 +268,86 @@ public sealed class RedisStateStore : IStateStore
             }
         }
 
-        return new StatePage(items, cursor == 0 ? null : TokenPrefix + cursor.ToString(CultureInfo.InvariantCulture));
+        var done = serverIndex >= servers.Count;
+        return new StatePage(items, done ? null : string.Create(CultureInfo.InvariantCulture, $"{ListTokenPrefix}{serverIndex}:{cursor}"));
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<string> ListOutboxPartitionsAsync(string outbox, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        StateKeys.ValidateOutbox(outbox);
+        const int Page = 500;
+        var registry = RegistryKey(outbox);
+        for (long start = 0; ; start += Page)
+        {
+            var partitions = await Call(_database.SortedSetRangeByRankAsync(registry, start, start + Page - 1), cancellationToken).ConfigureAwait(false);
+            foreach (var partition in partitions)
+            {
+                yield return partition.ToString();
+            }
+
+            if (partitions.Length < Page)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<StateOutboxClaim> ClaimOutboxAsync(string outbox, string partition, string owner, TimeSpan lease, int maxMessages, CancellationToken cancellationToken = default)
+    {
+        InMemoryStateStore.ValidateClaim(outbox, partition, owner, lease, maxMessages);
+        cancellationToken.ThrowIfCancellationRequested();
+        var reply = (RedisResult[])(await Call(
+            ClaimScript.EvaluateAsync(_database, [OutboxKey(outbox, partition), OutboxMetaKey(outbox, partition)], [owner, Milliseconds(lease), maxMessages]),
+            cancellationToken).ConfigureAwait(false))!;
+        var last = (long)reply[2];
+        var oldest = (byte[]?)reply[3] is { Length: > 0 } member ? ParseOutboxMember(member).EnqueuedAt : (DateTimeOffset?)null;
+        var messages = new List<StateOutboxMessage>(reply.Length - 4);
+        for (var i = 4; i < reply.Length; i++)
+        {
+            messages.Add(ParseOutboxMember((byte[])reply[i]!));
+        }
+
+        return new StateOutboxClaim((long)reply[0] == 1, messages, (long)reply[1], oldest, last == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(last));
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<long> CompleteOutboxAsync(string outbox, string partition, string owner, long throughSequence, CancellationToken cancellationToken = default)
+    {
+        InMemoryStateStore.ValidateOutboxPartition(outbox, partition);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        cancellationToken.ThrowIfCancellationRequested();
+        return (long)await Call(
+            CompleteScript.EvaluateAsync(_database, [OutboxKey(outbox, partition), OutboxMetaKey(outbox, partition)], [owner, throughSequence]),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<bool> RetireOutboxPartitionAsync(string outbox, string partition, TimeSpan idleFor, CancellationToken cancellationToken = default)
+    {
+        InMemoryStateStore.ValidateOutboxPartition(outbox, partition);
+        cancellationToken.ThrowIfCancellationRequested();
+        RedisKey[] keys = [OutboxKey(outbox, partition), OutboxMetaKey(outbox, partition)];
+
+        // Three steps, because the registry is on another shard than the partition: mark the
+        // partition, forget it in the registry, then unmark it, unless a transaction enqueued in
+        // between (it sets the mark back to 'listed' after listing the partition itself), in
+        // which case it goes back in the registry. A crash between steps leaves it listed or
+        // marked, which the next pass or the next transaction repairs.
+        if ((long)await Call(MarkRetiringScript.EvaluateAsync(_database, keys, [Milliseconds(idleFor)]), cancellationToken).ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        await Call(_database.SortedSetRemoveAsync(RegistryKey(outbox), partition), cancellationToken).ConfigureAwait(false);
+        if ((long)await Call(FinishRetiringScript.EvaluateAsync(_database, [keys[1]], []), cancellationToken).ConfigureAwait(false) == 1)
+        {
+            return true;
+        }
+
+        await Call(_database.SortedSetAddAsync(RegistryKey(outbox), partition, _time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
+        return false;
     }
 
     /// <summary>Escapes the characters Redis glob patterns treat specially, so they match literally.</summary>
@@ -145,13 +367,67 @@ public sealed class RedisStateStore : IStateStore
         return escaped.ToString();
     }
 
-    private static ulong DecodeToken(string pageToken)
+    internal RedisKey EntryKey(string key) => _keyPrefix + key;
+
+    internal RedisKey IndexKey(string index) => _keyPrefix + index + InternalSeparator + "index";
+
+    internal RedisKey OutboxKey(string outbox, string partition) => _keyPrefix + "{" + partition + "}" + InternalSeparator + "outbox:" + outbox;
+
+    internal RedisKey OutboxMetaKey(string outbox, string partition) => _keyPrefix + "{" + partition + "}" + InternalSeparator + "outbox-meta:" + outbox;
+
+    private RedisKey RegistryKey(string outbox) => _keyPrefix + "{outbox-registry:" + outbox + "}" + InternalSeparator + "partitions";
+
+    /// <summary>
+    /// Awaits a Redis call within the caller's cancellation, turning "Redis cannot be reached"
+    /// into <see cref="StateStoreUnavailableException"/>.
+    /// </summary>
+    private static async Task<T> Call<T>(Task<T> call, CancellationToken cancellationToken)
     {
-        if (pageToken.StartsWith(TokenPrefix, StringComparison.Ordinal)
-            && ulong.TryParse(pageToken.AsSpan(TokenPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var cursor)
-            && cursor != 0)
+        try
         {
-            return cursor;
+            return await call.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisConnectionException e)
+        {
+            throw new StateStoreUnavailableException($"The state store (Redis) cannot be reached: {e.FailureType}. The call changed nothing it reported; retry once Redis is back.", e);
+        }
+        catch (RedisTimeoutException e)
+        {
+            throw new StateStoreUnavailableException("The state store (Redis) did not answer in time; the call may or may not have applied. Retry with the same request id.", e);
+        }
+        catch (RedisServerException e) when (IsTransient(e.Message))
+        {
+            throw new StateStoreUnavailableException($"The state store (Redis) is not serving: {e.Message}", e);
+        }
+    }
+
+    private static bool IsTransient(string message) =>
+        message.StartsWith("LOADING", StringComparison.Ordinal) || message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
+        || message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+        || message.StartsWith("READONLY", StringComparison.Ordinal);
+
+    private static RedisValue Bound(string? member) => member is null ? default : (RedisValue)member;
+
+    private static Exclude Exclusion(IndexRange range) => (range.LowerExclusive ? Exclude.Start : Exclude.None) | (range.Upper is null ? Exclude.None : Exclude.Stop);
+
+    private static StateOutboxMessage ParseOutboxMember(byte[] member)
+    {
+        var first = Array.IndexOf(member, (byte)':');
+        var second = Array.IndexOf(member, (byte)':', first + 1);
+        var sequence = long.Parse(Encoding.ASCII.GetString(member, 0, first), CultureInfo.InvariantCulture);
+        var enqueued = long.Parse(Encoding.ASCII.GetString(member, first + 1, second - first - 1), CultureInfo.InvariantCulture);
+        return new StateOutboxMessage(sequence, DateTimeOffset.FromUnixTimeMilliseconds(enqueued), member.AsMemory(second + 1));
+    }
+
+    private static (int Server, ulong Cursor) DecodeListToken(string pageToken)
+    {
+        if (pageToken.StartsWith(ListTokenPrefix, StringComparison.Ordinal)
+            && pageToken.AsSpan(ListTokenPrefix.Length) is var body
+            && body.IndexOf(':') is var colon and > 0
+            && int.TryParse(body[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out var server)
+            && ulong.TryParse(body[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var cursor))
+        {
+            return (server, cursor);
         }
 
         throw new ArgumentException("The page token was not returned by this store's ListAsync.", nameof(pageToken));
@@ -174,5 +450,138 @@ public sealed class RedisStateStore : IStateStore
         return StateWriteResult.Conflict(version == 0 ? null : new StateEntry((byte[]?)reply[2] ?? [], version));
     }
 
-    private RedisKey RedisKeyOf(string key) => _keyPrefix + key;
+    /// <summary>
+    /// The servers a listing of <paramref name="prefix"/> scans: null (the database itself) on a
+    /// standalone Redis; on a cluster every primary in a stable order, or only the one holding
+    /// the partition the prefix names.
+    /// </summary>
+    private List<IServer?> ServersFor(string prefix)
+    {
+        var primaries = _connection.GetServers().Where(s => !s.IsReplica).ToList();
+        if (primaries.Count == 0 || primaries.All(s => s.ServerType != ServerType.Cluster))
+        {
+            return [null];
+        }
+
+        var open = prefix.IndexOf('{', StringComparison.Ordinal);
+        if (open >= 0 && prefix.IndexOf('}', open + 1) > open + 1)
+        {
+            return [_connection.GetServer(EntryKey(prefix))];
+        }
+
+        return [.. primaries.OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal).Cast<IServer?>()];
+    }
+
+    /// <summary>A transaction as the script's keys and arguments.</summary>
+    private sealed class TransactionPlan
+    {
+        private readonly StateTransaction _transaction;
+        private readonly List<RedisValue> _arguments = [];
+
+        private TransactionPlan(StateTransaction transaction) => _transaction = transaction;
+
+        public RedisKey[] Keys { get; private set; } = [];
+
+        public List<string> Outboxes { get; } = [];
+
+        public static TransactionPlan Build(RedisStateStore store, StateTransaction transaction)
+        {
+            var plan = new TransactionPlan(transaction);
+            var keys = new List<RedisKey>();
+            var positions = new Dictionary<string, int>(StringComparer.Ordinal);
+            int Position(RedisKey key)
+            {
+                var name = key.ToString();
+                if (!positions.TryGetValue(name, out var position))
+                {
+                    keys.Add(key);
+                    positions[name] = position = keys.Count;
+                }
+
+                return position;
+            }
+
+            var partition = transaction.Partition!;
+            plan._arguments.Add(transaction.Conditions.Count);
+            foreach (var condition in transaction.Conditions)
+            {
+                plan._arguments.Add(Position(store.EntryKey(condition.Key)));
+                plan._arguments.Add(condition.Version);
+            }
+
+            plan._arguments.Add(transaction.Operations.Count);
+            foreach (var operation in transaction.Operations)
+            {
+                switch (operation.Kind)
+                {
+                    case StateOperationKind.Set:
+                        plan.Add("S", Position(store.EntryKey(operation.Key)), operation.Value, Milliseconds(operation.Ttl));
+                        break;
+                    case StateOperationKind.Delete:
+                        plan.Add("D", Position(store.EntryKey(operation.Key)), RedisValue.EmptyString, RedisValue.EmptyString);
+                        break;
+                    case StateOperationKind.Increment:
+                        plan.Add("I", Position(store.EntryKey(operation.Key)), operation.Delta, Milliseconds(operation.Ttl));
+                        break;
+                    case StateOperationKind.IndexAdd:
+                        plan.Add("A", Position(store.IndexKey(operation.Key)), operation.Member, RedisValue.EmptyString);
+                        break;
+                    case StateOperationKind.IndexRemove:
+                        plan.Add("R", Position(store.IndexKey(operation.Key)), operation.Member, RedisValue.EmptyString);
+                        break;
+                    case StateOperationKind.Enqueue:
+                        plan.Add("O", Position(store.OutboxKey(operation.Key, partition)), Position(store.OutboxMetaKey(operation.Key, partition)), operation.Value);
+                        if (!plan.Outboxes.Contains(operation.Key))
+                        {
+                            plan.Outboxes.Add(operation.Key);
+                        }
+
+                        break;
+                }
+            }
+
+            plan.Keys = [.. keys];
+            return plan;
+        }
+
+        public RedisValue[] Arguments(bool registered) =>
+            [(long)StateKeys.TombstoneRetention.TotalMilliseconds, registered ? 1 : 0, .. _arguments];
+
+        public StateTransactionResult ToResult(RedisResult[] reply)
+        {
+            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+            var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+            var at = 1;
+            foreach (var operation in _transaction.Operations)
+            {
+                switch (operation.Kind)
+                {
+                    case StateOperationKind.Set or StateOperationKind.Delete:
+                        versions[operation.Key] = (long)reply[at++];
+                        break;
+                    case StateOperationKind.Increment:
+                        versions[operation.Key] = (long)reply[at++];
+                        counters[operation.Key] = (long)reply[at++];
+                        break;
+                }
+            }
+
+            return StateTransactionResult.Applied(versions, counters);
+        }
+
+        public StateConflict ToConflict(RedisResult[] reply)
+        {
+            var condition = _transaction.Conditions[(int)reply[1] - 1];
+            var version = (long)reply[2];
+            return new StateConflict(condition.Key, condition.Version, version == 0 ? null : new StateEntry((byte[]?)reply[3] ?? [], version));
+        }
+
+        private void Add(string code, int key, RedisValue a, RedisValue b)
+        {
+            _arguments.Add(code);
+            _arguments.Add(key);
+            _arguments.Add(a);
+            _arguments.Add(b);
+        }
+    }
 }

@@ -8,23 +8,31 @@ namespace GameSystem.State;
 public static class StateStoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IStateStore"/>: a <see cref="RedisStateStore"/> when
+    /// Registers <see cref="IStateStore"/> (and <see cref="IStateOutboxStore"/>, the same instance): a <see cref="RedisStateStore"/> when
     /// <paramref name="redisConnectionString"/> is given (connecting on first use, through a
     /// shared <see cref="IConnectionMultiplexer"/>), otherwise the embedded <see cref="InMemoryStateStore"/>
-    /// on the registered <see cref="TimeProvider"/>, if any.
+    /// on the registered <see cref="TimeProvider"/>, if any. The connection string may name one
+    /// server or several nodes of a Redis Cluster (<c>127.0.0.1:7000,127.0.0.1:7001</c>): the
+    /// client discovers the cluster. Calls fail fast while Redis is unreachable
+    /// (<see cref="BacklogPolicy.FailFast"/>) and the connection recovers by itself when it is back.
     /// </summary>
     public static IServiceCollection AddGameSystemStateStore(this IServiceCollection services, string? redisConnectionString, RedisStateStoreOptions? redisOptions = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         if (string.IsNullOrWhiteSpace(redisConnectionString))
         {
-            services.TryAddSingleton<IStateStore>(sp => new InMemoryStateStore(sp.GetService<TimeProvider>()));
+            services.TryAddSingleton(sp => new InMemoryStateStore(sp.GetService<TimeProvider>()));
+            services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<InMemoryStateStore>());
+            services.TryAddSingleton<IStateOutboxStore>(sp => sp.GetRequiredService<InMemoryStateStore>());
             return services;
         }
 
         var configuration = ConfigurationOptions.Parse(redisConnectionString);
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
         services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
-        services.TryAddSingleton<IStateStore>(sp => new RedisStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), redisOptions));
+        services.TryAddSingleton(sp => new RedisStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), redisOptions, sp.GetService<TimeProvider>()));
+        services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<RedisStateStore>());
+        services.TryAddSingleton<IStateOutboxStore>(sp => sp.GetRequiredService<RedisStateStore>());
         return services;
     }
 }

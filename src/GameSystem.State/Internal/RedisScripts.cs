@@ -5,10 +5,21 @@ namespace GameSystem.State.Internal;
 /// and the write it guards can never interleave with another client's write.
 /// </summary>
 /// <remarks>
+/// <para>
 /// An entry is one hash: field <c>v</c> holds the value, <c>ver</c> the version. A deleted
 /// entry leaves a tombstone (the hash without <c>v</c>, expiring after the retention) so a
 /// re-created entry continues the version instead of starting again at 1. Arguments use -1
 /// for "no expected version" and 0 for "no TTL".
+/// </para>
+/// <para>
+/// An index is a sorted set whose members all have score 0, so Redis orders them by their
+/// bytes. A partition's outbox is a sorted set scored by sequence, each member
+/// <c>sequence:enqueued-ms:payload</c>, beside a hash holding the sequence counter
+/// (<c>seq</c>), the last append (<c>last</c>), the lease (<c>owner</c>, <c>until</c>) and
+/// the listing state (<c>state</c>: <c>r</c> listed in the registry, <c>x</c> being retired,
+/// absent not listed). Times come from the server's clock (TIME), so relays on machines with
+/// skewed clocks agree.
+/// </para>
 /// </remarks>
 internal static class RedisScripts
 {
@@ -49,7 +60,17 @@ internal static class RedisScripts
 
     /// <summary>KEYS[1] key; ARGV delta, TTL in ms applied when the counter is created. Returns the new value.</summary>
     public const string Increment = """
-        local created = redis.call('HEXISTS', KEYS[1], 'v') == 0
+        local cur = redis.call('HGET', KEYS[1], 'v')
+        if cur then
+          if cur ~= '0' and (not string.match(cur, '^%-?[1-9]%d*$') or string.len(cur) > 17) then
+            return redis.error_reply('not an integer')
+          end
+          local sum = tonumber(cur) + tonumber(ARGV[1])
+          if sum > 9007199254740991 or sum < -9007199254740991 then
+            return redis.error_reply('overflow: the sum passes the counter limit of 2^53 - 1')
+          end
+        end
+        local created = not cur
         local value = redis.call('HINCRBY', KEYS[1], 'v', ARGV[1])
         redis.call('HINCRBY', KEYS[1], 'ver', 1)
         local ttl = tonumber(ARGV[2])
@@ -61,5 +82,172 @@ internal static class RedisScripts
           end
         end
         return value
+        """;
+
+    /// <summary>
+    /// A transaction. ARGV: tombstone retention ms, registered (0/1), condition count C, C pairs
+    /// (key index, expected version), operation count N, N quadruples (code, key index, a, b):
+    /// S set (value, TTL ms), D delete, I increment (delta, TTL ms), A index add (member),
+    /// R index remove (member), O enqueue (meta key index, payload).
+    /// Returns {1, results…} (S/D: version; I: version, value), {0, condition, version, value}
+    /// on a conflict, {2} when the partition's outbox must first be listed in the registry, or
+    /// {3, operation, reason} when an increment cannot apply. Everything is checked before the
+    /// first write: Redis does not roll a script back.
+    /// </summary>
+    public const string Transaction = """
+        local retention = tonumber(ARGV[1])
+        local registered = ARGV[2] == '1'
+        local p = 4
+        for i = 1, tonumber(ARGV[3]) do
+          local k = KEYS[tonumber(ARGV[p])]
+          local value = redis.call('HGET', k, 'v')
+          local cur = value and tonumber(redis.call('HGET', k, 'ver')) or 0
+          if cur ~= tonumber(ARGV[p + 1]) then
+            return {0, i, cur, value or ''}
+          end
+          p = p + 2
+        end
+        local n = tonumber(ARGV[p])
+        p = p + 1
+        local first = p
+        for i = 1, n do
+          local code = ARGV[p]
+          if code == 'I' then
+            local cur = redis.call('HGET', KEYS[tonumber(ARGV[p + 1])], 'v')
+            if cur then
+              if cur ~= '0' and (not string.match(cur, '^%-?[1-9]%d*$') or string.len(cur) > 17) then
+                return {3, i, 'does not hold an integer'}
+              end
+              local sum = tonumber(cur) + tonumber(ARGV[p + 2])
+              if sum > 9007199254740991 or sum < -9007199254740991 then
+                return {3, i, 'would pass the counter limit of 2^53 - 1'}
+              end
+            end
+          elseif code == 'O' and not registered then
+            if redis.call('HGET', KEYS[tonumber(ARGV[p + 2])], 'state') ~= 'r' then
+              return {2}
+            end
+          end
+          p = p + 4
+        end
+        p = first
+        local out = {1}
+        local now = nil
+        for i = 1, n do
+          local code = ARGV[p]
+          local k = KEYS[tonumber(ARGV[p + 1])]
+          if code == 'S' then
+            local ver = tonumber(redis.call('HGET', k, 'ver') or '0') + 1
+            redis.call('HSET', k, 'v', ARGV[p + 2], 'ver', ver)
+            local ttl = tonumber(ARGV[p + 3])
+            if ttl > 0 then
+              redis.call('PEXPIRE', k, ttl)
+            else
+              redis.call('PERSIST', k)
+            end
+            out[#out + 1] = ver
+          elseif code == 'D' then
+            if redis.call('HEXISTS', k, 'v') == 1 then
+              redis.call('HDEL', k, 'v')
+              redis.call('PEXPIRE', k, retention)
+            end
+            out[#out + 1] = 0
+          elseif code == 'I' then
+            local created = redis.call('HEXISTS', k, 'v') == 0
+            local value = redis.call('HINCRBY', k, 'v', ARGV[p + 2])
+            local ver = redis.call('HINCRBY', k, 'ver', 1)
+            if created then
+              local ttl = tonumber(ARGV[p + 3])
+              if ttl > 0 then
+                redis.call('PEXPIRE', k, ttl)
+              else
+                redis.call('PERSIST', k)
+              end
+            end
+            out[#out + 1] = ver
+            out[#out + 1] = value
+          elseif code == 'A' then
+            redis.call('ZADD', k, 0, ARGV[p + 2])
+          elseif code == 'R' then
+            redis.call('ZREM', k, ARGV[p + 2])
+          elseif code == 'O' then
+            local meta = KEYS[tonumber(ARGV[p + 2])]
+            if not now then
+              local t = redis.call('TIME')
+              now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            end
+            local seq = redis.call('HINCRBY', meta, 'seq', 1)
+            redis.call('ZADD', k, seq, string.format('%d:%d:', seq, now) .. ARGV[p + 3])
+            redis.call('HSET', meta, 'last', now, 'state', 'r')
+          end
+          p = p + 4
+        end
+        return out
+        """;
+
+    /// <summary>
+    /// KEYS outbox, meta; ARGV owner, lease ms, most messages. Returns {claimed (0/1), pending,
+    /// last append ms, oldest member or '', messages…}; takes no lease when the outbox is empty.
+    /// </summary>
+    public const string ClaimOutbox = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local pending = redis.call('ZCARD', KEYS[1])
+        local last = redis.call('HGET', KEYS[2], 'last') or '0'
+        local oldest = redis.call('ZRANGE', KEYS[1], 0, 0)[1] or ''
+        local owner = redis.call('HGET', KEYS[2], 'owner')
+        if owner and owner ~= ARGV[1] and tonumber(redis.call('HGET', KEYS[2], 'until') or '0') > now then
+          return {0, pending, last, oldest}
+        end
+        if pending == 0 then
+          return {1, 0, last, ''}
+        end
+        redis.call('HSET', KEYS[2], 'owner', ARGV[1], 'until', now + tonumber(ARGV[2]))
+        local reply = {1, pending, last, oldest}
+        for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do
+          reply[#reply + 1] = member
+        end
+        return reply
+        """;
+
+    /// <summary>KEYS outbox, meta; ARGV owner, through sequence. Removes the delivered messages, ends the owner's lease, returns what is left.</summary>
+    public const string CompleteOutbox = """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+        if redis.call('HGET', KEYS[2], 'owner') == ARGV[1] then
+          redis.call('HDEL', KEYS[2], 'owner', 'until')
+        end
+        return redis.call('ZCARD', KEYS[1])
+        """;
+
+    /// <summary>
+    /// KEYS outbox, meta; ARGV idle ms. First step of retiring a partition from the registry:
+    /// marks it 'being retired' if its outbox is empty, unleased and idle. Returns 1 when marked.
+    /// </summary>
+    public const string MarkOutboxRetiring = """
+        if redis.call('ZCARD', KEYS[1]) > 0 then
+          return 0
+        end
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        if tonumber(redis.call('HGET', KEYS[2], 'until') or '0') > now then
+          return 0
+        end
+        if now - tonumber(redis.call('HGET', KEYS[2], 'last') or '0') < tonumber(ARGV[1]) then
+          return 0
+        end
+        redis.call('HSET', KEYS[2], 'state', 'x')
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS meta. Last step of retiring, after the registry forgot the partition: returns 1 when
+    /// no transaction enqueued meanwhile (the partition is unlisted), 0 when one did (list it again).
+    /// </summary>
+    public const string FinishOutboxRetiring = """
+        if redis.call('HGET', KEYS[1], 'state') == 'x' then
+          redis.call('HDEL', KEYS[1], 'state')
+          return 1
+        end
+        return 0
         """;
 }

@@ -1,0 +1,69 @@
+namespace GameSystem.State;
+
+/// <summary>
+/// The outcome of <see cref="IStateStore.ExecuteAsync"/>: every operation applied, or none
+/// because a condition did not hold (<see cref="Conflict"/> says which and what the store holds).
+/// </summary>
+public sealed class StateTransactionResult
+{
+    private static readonly IReadOnlyDictionary<string, long> None = new Dictionary<string, long>();
+    private readonly IReadOnlyDictionary<string, long> _versions;
+    private readonly IReadOnlyDictionary<string, long> _counters;
+
+    private StateTransactionResult(StateConflict? conflict, IReadOnlyDictionary<string, long> versions, IReadOnlyDictionary<string, long> counters)
+    {
+        Conflict = conflict;
+        _versions = versions;
+        _counters = counters;
+    }
+
+    /// <summary>True when every operation applied.</summary>
+    public bool Succeeded => Conflict is null;
+
+    /// <summary>The condition that failed, read atomically with the check; null on success.</summary>
+    public StateConflict? Conflict { get; }
+
+    /// <summary>The version of every key set, deleted (0) or incremented, after the transaction.</summary>
+    public IReadOnlyDictionary<string, long> Versions => _versions;
+
+    /// <summary>The value of every counter incremented, after the transaction.</summary>
+    public IReadOnlyDictionary<string, long> Counters => _counters;
+
+    /// <summary>The version of <paramref name="key"/> after the transaction.</summary>
+    /// <exception cref="KeyNotFoundException">The transaction did not write <paramref name="key"/>, or did not apply.</exception>
+    public long VersionOf(string key) => _versions.TryGetValue(key, out var version)
+        ? version
+        : throw new KeyNotFoundException(Succeeded ? $"The transaction wrote no entry '{key}'." : $"The transaction did not apply: {Conflict}.");
+
+    /// <summary>The value of the counter <paramref name="key"/> after the transaction.</summary>
+    /// <exception cref="KeyNotFoundException">The transaction did not increment <paramref name="key"/>, or did not apply.</exception>
+    public long CounterOf(string key) => _counters.TryGetValue(key, out var value)
+        ? value
+        : throw new KeyNotFoundException(Succeeded ? $"The transaction incremented no counter '{key}'." : $"The transaction did not apply: {Conflict}.");
+
+    /// <summary>A transaction that applied.</summary>
+    public static StateTransactionResult Applied(IReadOnlyDictionary<string, long> versions, IReadOnlyDictionary<string, long> counters) => new(null, versions, counters);
+
+    /// <summary>A transaction refused by <paramref name="conflict"/>; nothing applied.</summary>
+    public static StateTransactionResult Refused(StateConflict conflict)
+    {
+        ArgumentNullException.ThrowIfNull(conflict);
+        return new(conflict, None, None);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Succeeded ? $"Applied ({_versions.Count} entries written)" : $"Refused: {Conflict}";
+}
+
+/// <summary>A condition that did not hold.</summary>
+/// <param name="Key">The key whose condition failed.</param>
+/// <param name="ExpectedVersion">The version the condition asked for (0: absent).</param>
+/// <param name="Current">What the store holds at <paramref name="Key"/> (null: absent).</param>
+public sealed record StateConflict(string Key, long ExpectedVersion, StateEntry? Current)
+{
+    /// <summary>The version the store holds (0: absent).</summary>
+    public long CurrentVersion => Current?.Version ?? 0;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"'{Key}' is at version {CurrentVersion}, not {ExpectedVersion}";
+}
