@@ -13,18 +13,20 @@ public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly bool _ownsWorkDirectory;
 
-    private ServerProcess(Process process, int port, string workDirectory)
+    private ServerProcess(Process process, int port, string workDirectory, bool ownsWorkDirectory)
     {
         _process = process;
         Port = port;
         WorkDirectory = workDirectory;
+        _ownsWorkDirectory = ownsWorkDirectory;
     }
 
     /// <summary>The loopback port the server listens on.</summary>
     public int Port { get; }
 
-    /// <summary>A scratch directory owned by this server (deleted on dispose).</summary>
+    /// <summary>The server's directory: a scratch one deleted on dispose, or the one the caller gave (kept, so a restart finds its data).</summary>
     public string WorkDirectory { get; }
 
     /// <summary>What the server printed so far, for failure messages.</summary>
@@ -44,14 +46,16 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="binary"/> with the arguments <paramref name="arguments"/> builds
-    /// for a free port and a scratch directory, and waits until the port accepts connections.
+    /// for a free port (or <paramref name="port"/>) and a directory (a scratch one, or
+    /// <paramref name="workDirectory"/> to restart a server on its data), and waits until the
+    /// port accepts connections.
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(string binary, string installHint, Func<int, string, IEnumerable<string>> arguments, TimeSpan startTimeout, int? port = null)
+    public static async Task<ServerProcess> StartAsync(string binary, string installHint, Func<int, string, IEnumerable<string>> arguments, TimeSpan startTimeout, int? port = null, string? workDirectory = null)
     {
         var path = FindOnPath(binary) ?? throw new InvalidOperationException(
             $"'{binary}' was not found on PATH. {installHint}");
         port ??= FreePort();
-        var work = Directory.CreateTempSubdirectory($"gamesystem-{binary}-").FullName;
+        var work = workDirectory ?? Directory.CreateTempSubdirectory($"gamesystem-{binary}-").FullName;
         var info = new ProcessStartInfo(path)
         {
             RedirectStandardOutput = true,
@@ -65,7 +69,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {path}.");
-        var server = new ServerProcess(process, port.Value, work);
+        var server = new ServerProcess(process, port.Value, work, ownsWorkDirectory: workDirectory is null);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
@@ -106,6 +110,11 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         await KillAsync().ConfigureAwait(false);
         _process.Dispose();
+        if (!_ownsWorkDirectory)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(WorkDirectory, recursive: true);
@@ -113,6 +122,33 @@ public sealed class ServerProcess : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>Runs <paramref name="binary"/> to completion (a client tool such as redis-cli) and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string binary, IEnumerable<string> arguments, TimeSpan timeout)
+    {
+        var path = FindOnPath(binary) ?? throw new InvalidOperationException($"'{binary}' was not found on PATH.");
+        var info = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {path}.");
+        using var cancel = new CancellationTokenSource(timeout);
+        var stdout = process.StandardOutput.ReadToEndAsync(cancel.Token);
+        var stderr = process.StandardError.ReadToEndAsync(cancel.Token);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{binary} {string.Join(' ', info.ArgumentList)} did not finish within {timeout.TotalSeconds} s.");
+        }
+
+        return (process.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
     }
 
     /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
