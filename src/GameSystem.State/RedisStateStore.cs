@@ -39,8 +39,9 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     private static readonly RedisScript TransactionScript = new(RedisScripts.Transaction);
     private static readonly RedisScript ClaimScript = new(RedisScripts.ClaimOutbox);
     private static readonly RedisScript CompleteScript = new(RedisScripts.CompleteOutbox);
+    private static readonly RedisScript RegisterScript = new(RedisScripts.RegisterOutbox);
     private static readonly RedisScript MarkRetiringScript = new(RedisScripts.MarkOutboxRetiring);
-    private static readonly RedisScript FinishRetiringScript = new(RedisScripts.FinishOutboxRetiring);
+    private static readonly RedisScript ForgetRegistrationScript = new(RedisScripts.ForgetOutboxRegistration);
 
     private readonly IConnectionMultiplexer _connection;
     private readonly IDatabase _database;
@@ -150,18 +151,29 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         transaction.ValidateForExecution();
         cancellationToken.ThrowIfCancellationRequested();
         var script = TransactionPlan.Build(this, transaction);
-        var reply = (RedisResult[])(await Call(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registered: false)), cancellationToken).ConfigureAwait(false))!;
-        if ((long)reply[0] == 2)
+        var registrations = new Dictionary<int, RedisValue>();
+        RedisResult[] reply;
+        for (var attempt = 0; ; attempt++)
         {
-            // The partition's outbox is not in the registry relays read: list it first, then
-            // run again saying so. Listing before the write means a crash between the two
-            // leaves a listed empty outbox (retired later), never an unlisted full one.
-            foreach (var outbox in script.Outboxes)
+            reply = (RedisResult[])(await Call(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registrations)), cancellationToken).ConfigureAwait(false))!;
+            if ((long)reply[0] != 2)
             {
-                await Call(_database.SortedSetAddAsync(RegistryKey(outbox), transaction.Partition!, _time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
+                break;
             }
 
-            reply = (RedisResult[])(await Call(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registered: true)), cancellationToken).ConfigureAwait(false))!;
+            // That outbox of the partition is not listed in the registry relays read (or a relay
+            // is retiring the listing given): list it, then run again naming the listing.
+            // Listing before the write means a crash between the two leaves a listed empty
+            // outbox (retired later), never an unlisted full one.
+            if (attempt == 8)
+            {
+                throw new StateStoreUnavailableException($"The outbox of partition '{transaction.Partition}' could not be listed: relays kept retiring it. Retry.");
+            }
+
+            var meta = (int)reply[1];
+            registrations[meta] = (RedisValue)await Call(
+                RegisterScript.EvaluateAsync(_database, [RegistryKey(script.OutboxAt(meta))], [transaction.Partition!]),
+                cancellationToken).ConfigureAwait(false);
         }
 
         return (long)reply[0] switch
@@ -328,26 +340,24 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     {
         InMemoryStateStore.ValidateOutboxPartition(outbox, partition);
         cancellationToken.ThrowIfCancellationRequested();
-        RedisKey[] keys = [OutboxKey(outbox, partition), OutboxMetaKey(outbox, partition)];
-
-        // Three steps, because the registry is on another shard than the partition: mark the
-        // partition, forget it in the registry, then unmark it, unless a transaction enqueued in
-        // between (it sets the mark back to 'listed' after listing the partition itself), in
-        // which case it goes back in the registry. A crash between steps leaves it listed or
-        // marked, which the next pass or the next transaction repairs.
-        if ((long)await Call(MarkRetiringScript.EvaluateAsync(_database, keys, [Milliseconds(idleFor)]), cancellationToken).ConfigureAwait(false) == 0)
-        {
-            return false;
-        }
-
-        await Call(_database.SortedSetRemoveAsync(RegistryKey(outbox), partition), cancellationToken).ConfigureAwait(false);
-        if ((long)await Call(FinishRetiringScript.EvaluateAsync(_database, [keys[1]], []), cancellationToken).ConfigureAwait(false) == 1)
+        var registry = RegistryKey(outbox);
+        var score = await Call(_database.ExecuteAsync("ZSCORE", registry, partition), cancellationToken).ConfigureAwait(false);
+        if (score.IsNull)
         {
             return true;
         }
 
-        await Call(_database.SortedSetAddAsync(RegistryKey(outbox), partition, _time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
-        return false;
+        // Two steps, because the registry is on another shard than the partition: mark the
+        // outbox "retiring the registration scored S" (only if empty, unleased and idle), then
+        // forget the partition only if its registration is still S. A transaction that
+        // enqueues after the mark lists the partition anew (a new score) before it writes, so
+        // its listing survives; a crash between the steps leaves the partition listed.
+        if ((long)await Call(MarkRetiringScript.EvaluateAsync(_database, [OutboxKey(outbox, partition), OutboxMetaKey(outbox, partition)], [Milliseconds(idleFor), (RedisValue)score]), cancellationToken).ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        return (long)await Call(ForgetRegistrationScript.EvaluateAsync(_database, [registry], [partition, (RedisValue)score]), cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <summary>Escapes the characters Redis glob patterns treat specially, so they match literally.</summary>
@@ -482,7 +492,10 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
 
         public RedisKey[] Keys { get; private set; } = [];
 
-        public List<string> Outboxes { get; } = [];
+        /// <summary>The outbox name of each outbox meta key, by its position in <see cref="Keys"/>.</summary>
+        private Dictionary<int, string> Outboxes { get; } = [];
+
+        public string OutboxAt(int metaKeyPosition) => Outboxes[metaKeyPosition];
 
         public static TransactionPlan Build(RedisStateStore store, StateTransaction transaction)
         {
@@ -530,11 +543,9 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
                         plan.Add("R", Position(store.IndexKey(operation.Key)), operation.Member, RedisValue.EmptyString);
                         break;
                     case StateOperationKind.Enqueue:
-                        plan.Add("O", Position(store.OutboxKey(operation.Key, partition)), Position(store.OutboxMetaKey(operation.Key, partition)), operation.Value);
-                        if (!plan.Outboxes.Contains(operation.Key))
-                        {
-                            plan.Outboxes.Add(operation.Key);
-                        }
+                        var meta = Position(store.OutboxMetaKey(operation.Key, partition));
+                        plan.Add("O", Position(store.OutboxKey(operation.Key, partition)), meta, operation.Value);
+                        plan.Outboxes[meta] = operation.Key;
 
                         break;
                 }
@@ -544,8 +555,8 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             return plan;
         }
 
-        public RedisValue[] Arguments(bool registered) =>
-            [(long)StateKeys.TombstoneRetention.TotalMilliseconds, registered ? 1 : 0, .. _arguments];
+        public RedisValue[] Arguments(Dictionary<int, RedisValue> registrations) =>
+            [(long)StateKeys.TombstoneRetention.TotalMilliseconds, string.Join(',', registrations.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Key}={r.Value}"))), .. _arguments];
 
         public StateTransactionResult ToResult(RedisResult[] reply)
         {

@@ -1,3 +1,4 @@
 using GameSystem.Testing;
 
 [assembly: AssemblyFixture(typeof(RedisServerFixture))]
+[assembly: AssemblyFixture(typeof(RedisClusterFixture))]

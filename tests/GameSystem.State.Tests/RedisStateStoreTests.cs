@@ -35,11 +35,45 @@ public sealed class RedisStateStoreTests(RedisServerFixture redis) : StateStoreC
         var prefix = $"gs-test:{Guid.NewGuid():N}:";
         var store = new RedisStateStore(_connection!, RedisStateStoreOptions.Default with { KeyPrefix = prefix });
 
-        await store.SetAsync("quest/1", "accepted"u8.ToArray(), cancellationToken: Timeout);
+        await store.SetAsync("quest/{q1}/state", "accepted"u8.ToArray(), cancellationToken: Timeout);
 
-        var hash = await _connection!.GetDatabase().HashGetAllAsync(prefix + "quest/1");
+        var hash = await _connection!.GetDatabase().HashGetAllAsync(prefix + "quest/{q1}/state");
         Assert.Equal("accepted", hash.Single(h => h.Name == "v").Value.ToString());
         Assert.Equal(1, (long)hash.Single(h => h.Name == "ver").Value);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task Scripts_RunByTheirSha_AfterTheFirstCall()
+    {
+        // A server of its own: other tests' scripts would blur the counts.
+        await using var redisServer = await RedisServerFixture.StartAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisServer.Port},allowAdmin=true");
+        var store = new RedisStateStore(connection);
+        var server = connection.GetServers().Single();
+        var before = await CommandCallsAsync(server);
+
+        for (var i = 0; i < 5; i++)
+        {
+            await store.ExecuteAsync(new StateTransaction().Increment($"sha/{{p}}/{i}").IndexAdd("sha/{p}/idx", $"m{i}"), Timeout);
+        }
+
+        var after = await CommandCallsAsync(server);
+        Assert.Equal(5, after.EvalSha - before.EvalSha);
+        Assert.Equal(1, after.Eval - before.Eval);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void KeyPrefix_WithBraces_IsRefused()
+    {
+        Assert.Throws<ArgumentException>(() => new RedisStateStore(_connection!, RedisStateStoreOptions.Default with { KeyPrefix = "gs:{tenant}:" }));
+    }
+
+    private static async Task<(long Eval, long EvalSha)> CommandCallsAsync(IServer server)
+    {
+        var info = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        static long Calls(Dictionary<string, string> stats, string command) =>
+            stats.TryGetValue("cmdstat_" + command, out var line) ? long.Parse(line.Split(',')[0].Split('=')[1], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return (Calls(info, "eval"), Calls(info, "evalsha"));
     }
 
     [Theory(Timeout = 10_000)]

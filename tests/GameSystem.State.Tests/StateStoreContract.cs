@@ -8,7 +8,7 @@ namespace GameSystem.State.Tests;
 /// <summary>
 /// The behaviour every <see cref="IStateStore"/> promises; each implementation runs all of it.
 /// </summary>
-public abstract class StateStoreContract
+public abstract partial class StateStoreContract
 {
     private readonly Faker _faker = new() { Random = new Randomizer(20260412) };
 
@@ -57,11 +57,13 @@ public abstract class StateStoreContract
         binary[0] = 0;
         binary[^1] = 0;
 
-        await Store.SetAsync("binary", binary, cancellationToken: Timeout);
-        await Store.SetAsync("empty", ReadOnlyMemory<byte>.Empty, cancellationToken: Timeout);
+        var binaryKey = NewKey();
+        var emptyKey = NewKey();
+        await Store.SetAsync(binaryKey, binary, cancellationToken: Timeout);
+        await Store.SetAsync(emptyKey, ReadOnlyMemory<byte>.Empty, cancellationToken: Timeout);
 
-        Assert.Equal(binary, (await Store.GetAsync("binary", Timeout))!.Value.ToArray());
-        var empty = await Store.GetAsync("empty", Timeout);
+        Assert.Equal(binary, (await Store.GetAsync(binaryKey, Timeout))!.Value.ToArray());
+        var empty = await Store.GetAsync(emptyKey, Timeout);
         Assert.NotNull(empty);
         Assert.Equal(0, empty.Value.Length);
     }
@@ -378,11 +380,11 @@ public abstract class StateStoreContract
         var expected = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         for (var i = 0; i < 137; i++)
         {
-            expected[$"{Prefix}{_faker.Random.AlphaNumeric(10)}-{i}"] = NewValue();
+            expected[$"{Prefix}{{{_faker.Random.AlphaNumeric(10)}}}-{i}"] = NewValue();
         }
 
         // Each decoy would match if the prefix were used as a glob pattern, or is a near miss.
-        string[] decoys = [@"qXsYt1-^\/a", @"qZZsAt[1]-^\/b", @"q*s?t1-^\/c", @"q*s?t[1]-^\", @"q*s?t[2]-^\/d", @"Q*s?t[1]-^\/e", @"xq*s?t[1]-^\/f"];
+        string[] decoys = [@"qXsYt1-^\/{a}", @"qZZsAt[1]-^\/{b}", @"q*s?t1-^\/{c}", @"q*s?t[1]-^\{d}", @"q*s?t[2]-^\/{d}", @"Q*s?t[1]-^\/{e}", @"xq*s?t[1]-^\/{f}"];
         foreach (var (key, value) in expected)
         {
             await Store.SetAsync(key, value, cancellationToken: Timeout);
@@ -444,7 +446,13 @@ public abstract class StateStoreContract
         "line\nkey",
         "nul\0key",
         "nbsp\u00A0key",
-        new string('k', StateKeys.MaxLength + 1));
+        "{k}" + new string('k', StateKeys.MaxLength - 2),
+        "no-partition/key",
+        "empty-partition/{}/key",
+        "two/{a}/partitions/{b}",
+        "nested/{a{b}}",
+        "reversed/}a{",
+        "unclosed/{a");
 
     [Theory(Timeout = 10_000)]
     [MemberData(nameof(InvalidKeys))]
@@ -468,7 +476,7 @@ public abstract class StateStoreContract
     [Fact(Timeout = 10_000)]
     public async Task AKeyOfTheMaximumLength_IsAccepted()
     {
-        var key = new string('k', StateKeys.MaxLength);
+        var key = "{k}" + new string('k', StateKeys.MaxLength - 3);
 
         await Store.SetAsync(key, NewValue(), cancellationToken: Timeout);
 
@@ -490,7 +498,8 @@ public abstract class StateStoreContract
         Assert.Null(await Store.GetAsync(key, Timeout));
     }
 
-    private string NewKey() => $"{_faker.Hacker.Noun().Replace(' ', '-')}/{_faker.Random.AlphaNumeric(12)}";
+    /// <summary>A key in a partition of its own, e.g. <c>bandwidth/{k3j9x}/a8d0f2c4e6b1</c>.</summary>
+    private string NewKey() => $"{_faker.Hacker.Noun().Replace(' ', '-')}/{{{_faker.Random.AlphaNumeric(6)}}}/{_faker.Random.AlphaNumeric(12)}";
 
     private byte[] NewValue() => Encoding.UTF8.GetBytes(_faker.Lorem.Sentence(8));
 }

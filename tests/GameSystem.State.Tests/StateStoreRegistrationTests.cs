@@ -21,11 +21,12 @@ public sealed class StateStoreRegistrationTests(RedisServerFixture redis)
             .BuildServiceProvider();
 
         var store = provider.GetRequiredService<IStateStore>();
-        await store.SetAsync("k", "v"u8.ToArray(), ttl: TimeSpan.FromMinutes(1), cancellationToken: Timeout);
+        await store.SetAsync("registration/{p}/k", "v"u8.ToArray(), ttl: TimeSpan.FromMinutes(1), cancellationToken: Timeout);
         time.Advance(TimeSpan.FromMinutes(2));
 
         Assert.IsType<InMemoryStateStore>(store);
-        Assert.Null(await store.GetAsync("k", Timeout));
+        Assert.Same(store, provider.GetRequiredService<IStateOutboxStore>());
+        Assert.Null(await store.GetAsync("registration/{p}/k", Timeout));
     }
 
     [Fact(Timeout = 10_000)]
@@ -37,10 +38,11 @@ public sealed class StateStoreRegistrationTests(RedisServerFixture redis)
             .BuildServiceProvider();
 
         var store = provider.GetRequiredService<IStateStore>();
-        var written = await store.SetAsync("k", "v"u8.ToArray(), expectedVersion: 0, cancellationToken: Timeout);
+        var written = await store.SetAsync("registration/{p}/k", "v"u8.ToArray(), expectedVersion: 0, cancellationToken: Timeout);
 
         Assert.IsType<RedisStateStore>(store);
+        Assert.Same(store, provider.GetRequiredService<IStateOutboxStore>());
         Assert.Equal(StateWriteResult.Written(1), written);
-        Assert.Equal(1, (await store.GetAsync("k", Timeout))!.Version);
+        Assert.Equal(1, (await store.GetAsync("registration/{p}/k", Timeout))!.Version);
     }
 }

@@ -16,9 +16,11 @@ namespace GameSystem.State.Internal;
 /// bytes. A partition's outbox is a sorted set scored by sequence, each member
 /// <c>sequence:enqueued-ms:payload</c>, beside a hash holding the sequence counter
 /// (<c>seq</c>), the last append (<c>last</c>), the lease (<c>owner</c>, <c>until</c>) and
-/// the listing state (<c>state</c>: <c>r</c> listed in the registry, <c>x</c> being retired,
-/// absent not listed). Times come from the server's clock (TIME), so relays on machines with
-/// skewed clocks agree.
+/// the listing state (<c>state</c>). The registry of an outbox name is a sorted set of
+/// partitions scored by a registration count (ZINCRBY), so every registration has its own
+/// score. A partition's <c>state</c> is <c>r</c> (listed) or <c>x:S</c> (a relay is retiring
+/// the registration scored S; absent: never listed). Times come from the server's clock (TIME),
+/// so relays on machines with skewed clocks agree.
 /// </para>
 /// </remarks>
 internal static class RedisScripts
@@ -85,18 +87,23 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// A transaction. ARGV: tombstone retention ms, registered (0/1), condition count C, C pairs
+    /// A transaction. ARGV: tombstone retention ms, the registrations the caller just made in the
+    /// registry (<c>metaKeyIndex=score,…</c>, empty: none), condition count C, C pairs
     /// (key index, expected version), operation count N, N quadruples (code, key index, a, b):
     /// S set (value, TTL ms), D delete, I increment (delta, TTL ms), A index add (member),
     /// R index remove (member), O enqueue (meta key index, payload).
     /// Returns {1, results…} (S/D: version; I: version, value), {0, condition, version, value}
-    /// on a conflict, {2} when the partition's outbox must first be listed in the registry, or
+    /// on a conflict, {2, meta key index} when that outbox must first be listed in the registry
+    /// (it is not, or the registration given is the one a relay is retiring), or
     /// {3, operation, reason} when an increment cannot apply. Everything is checked before the
     /// first write: Redis does not roll a script back.
     /// </summary>
     public const string Transaction = """
         local retention = tonumber(ARGV[1])
-        local registered = ARGV[2] == '1'
+        local registered = {}
+        for index, score in string.gmatch(ARGV[2], '(%d+)=([^,]+)') do
+          registered[tonumber(index)] = score
+        end
         local p = 4
         for i = 1, tonumber(ARGV[3]) do
           local k = KEYS[tonumber(ARGV[p])]
@@ -123,9 +130,12 @@ internal static class RedisScripts
                 return {3, i, 'would pass the counter limit of 2^53 - 1'}
               end
             end
-          elseif code == 'O' and not registered then
-            if redis.call('HGET', KEYS[tonumber(ARGV[p + 2])], 'state') ~= 'r' then
-              return {2}
+          elseif code == 'O' then
+            local meta = tonumber(ARGV[p + 2])
+            local state = redis.call('HGET', KEYS[meta], 'state')
+            local score = registered[meta]
+            if (score == nil and state ~= 'r') or (score ~= nil and state == 'x:' .. score) then
+              return {2, meta}
             end
           end
           p = p + 4
@@ -219,9 +229,15 @@ internal static class RedisScripts
         return redis.call('ZCARD', KEYS[1])
         """;
 
+    /// <summary>KEYS registry; ARGV partition. Lists the partition with a score of its own; returns the score.</summary>
+    public const string RegisterOutbox = """
+        return redis.call('ZINCRBY', KEYS[1], 1, ARGV[1])
+        """;
+
     /// <summary>
-    /// KEYS outbox, meta; ARGV idle ms. First step of retiring a partition from the registry:
-    /// marks it 'being retired' if its outbox is empty, unleased and idle. Returns 1 when marked.
+    /// KEYS outbox, meta; ARGV idle ms, the partition's registry score S. First step of retiring:
+    /// if the outbox is empty, unleased and idle, marks it 'retiring registration S' (x:S), after
+    /// which a transaction enqueueing there lists the partition anew first. Returns 1 when marked.
     /// </summary>
     public const string MarkOutboxRetiring = """
         if redis.call('ZCARD', KEYS[1]) > 0 then
@@ -235,17 +251,18 @@ internal static class RedisScripts
         if now - tonumber(redis.call('HGET', KEYS[2], 'last') or '0') < tonumber(ARGV[1]) then
           return 0
         end
-        redis.call('HSET', KEYS[2], 'state', 'x')
+        redis.call('HSET', KEYS[2], 'state', 'x:' .. ARGV[2])
         return 1
         """;
 
     /// <summary>
-    /// KEYS meta. Last step of retiring, after the registry forgot the partition: returns 1 when
-    /// no transaction enqueued meanwhile (the partition is unlisted), 0 when one did (list it again).
+    /// KEYS registry; ARGV partition, score S. Last step of retiring: forgets the partition only if
+    /// its registration is still the one scored S (a newer one was made by a transaction that saw
+    /// the mark, and stays). Returns 1 when forgotten.
     /// </summary>
-    public const string FinishOutboxRetiring = """
-        if redis.call('HGET', KEYS[1], 'state') == 'x' then
-          redis.call('HDEL', KEYS[1], 'state')
+    public const string ForgetOutboxRegistration = """
+        if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then
+          redis.call('ZREM', KEYS[1], ARGV[1])
           return 1
         end
         return 0
