@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using GameSystem.State.Internal;
 using StackExchange.Redis;
+using StackExchange.Redis.KeyspaceIsolation;
 
 namespace GameSystem.State;
 
@@ -45,6 +46,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
 
     private readonly IConnectionMultiplexer _connection;
     private readonly IDatabase _database;
+    private readonly IDatabase _unprefixed;
     private readonly string _keyPrefix;
     private readonly TimeProvider _time;
 
@@ -60,7 +62,10 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         }
 
         _connection = connection;
-        _database = connection.GetDatabase(options.Database);
+
+        // The prefix goes in front of every key as bytes on the wire, without building a string per key.
+        _unprefixed = connection.GetDatabase(options.Database);
+        _database = options.KeyPrefix.Length == 0 ? _unprefixed : _unprefixed.WithKeyPrefix(options.KeyPrefix);
         _keyPrefix = options.KeyPrefix;
         _time = timeProvider ?? TimeProvider.System;
     }
@@ -68,59 +73,87 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     /// <inheritdoc/>
     public async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
-        StateKeys.Validate(key);
-        cancellationToken.ThrowIfCancellationRequested();
-        var fields = await Call(_database.HashGetAsync(EntryKey(key), EntryFields), cancellationToken).ConfigureAwait(false);
-        return ToEntry(fields[0], fields[1]);
+        try
+        {
+            StateKeys.Validate(key);
+            cancellationToken.ThrowIfCancellationRequested();
+            var fields = await Within(_database.HashGetAsync(EntryKey(key), EntryFields), cancellationToken).ConfigureAwait(false);
+            return ToEntry(fields[0], fields[1]);
+        }
+        catch (Exception e) when (Unavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
     }
 
     /// <inheritdoc/>
     public async ValueTask<IReadOnlyList<StateEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(keys);
-        foreach (var key in keys)
+        try
         {
-            StateKeys.Validate(key, nameof(keys));
-        }
+            ArgumentNullException.ThrowIfNull(keys);
+            foreach (var key in keys)
+            {
+                StateKeys.Validate(key, nameof(keys));
+            }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        if (keys.Count == 0)
+            cancellationToken.ThrowIfCancellationRequested();
+            if (keys.Count == 0)
+            {
+                return [];
+            }
+
+            // One pipelined HMGET per key: keys of any partitions, each routed to its shard.
+            var reads = new Task<RedisValue[]>[keys.Count];
+            for (var i = 0; i < reads.Length; i++)
+            {
+                reads[i] = _database.HashGetAsync(EntryKey(keys[i]), EntryFields);
+            }
+
+            var values = await Within(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
+            return [.. values.Select(v => ToEntry(v[0], v[1]))];
+        }
+        catch (Exception e) when (Unavailable(e) is { } unavailable)
         {
-            return [];
+            throw unavailable;
         }
-
-        // One pipelined HMGET per key: keys of any partitions, each routed to its shard.
-        var reads = new Task<RedisValue[]>[keys.Count];
-        for (var i = 0; i < reads.Length; i++)
-        {
-            reads[i] = _database.HashGetAsync(EntryKey(keys[i]), EntryFields);
-        }
-
-        var values = await Call(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
-        return [.. values.Select(v => ToEntry(v[0], v[1]))];
     }
 
     /// <inheritdoc/>
     public async ValueTask<StateWriteResult> SetAsync(string key, ReadOnlyMemory<byte> value, long? expectedVersion = null, TimeSpan? ttl = null, CancellationToken cancellationToken = default)
     {
-        StateKeys.Validate(key);
-        StateKeys.ValidateExpectedVersion(expectedVersion);
-        StateKeys.ValidateTtl(ttl);
-        cancellationToken.ThrowIfCancellationRequested();
-        var result = await Call(SetScript.EvaluateAsync(_database, [EntryKey(key)], [value, expectedVersion ?? -1, Milliseconds(ttl)]), cancellationToken).ConfigureAwait(false);
-        return ToWriteResult(result);
+        try
+        {
+            StateKeys.Validate(key);
+            StateKeys.ValidateExpectedVersion(expectedVersion);
+            StateKeys.ValidateTtl(ttl);
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = await Within(SetScript.EvaluateAsync(_database, [EntryKey(key)], [value, expectedVersion ?? -1, Milliseconds(ttl)]), cancellationToken).ConfigureAwait(false);
+            return ToWriteResult(result);
+        }
+        catch (Exception e) when (Unavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
     }
 
     /// <inheritdoc/>
     public async ValueTask<StateWriteResult> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        StateKeys.Validate(key);
-        StateKeys.ValidateExpectedVersion(expectedVersion);
-        cancellationToken.ThrowIfCancellationRequested();
-        var result = await Call(
-            DeleteScript.EvaluateAsync(_database, [EntryKey(key)], [expectedVersion ?? -1, (long)StateKeys.TombstoneRetention.TotalMilliseconds]),
-            cancellationToken).ConfigureAwait(false);
-        return ToWriteResult(result);
+        try
+        {
+            StateKeys.Validate(key);
+            StateKeys.ValidateExpectedVersion(expectedVersion);
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = await Within(
+                DeleteScript.EvaluateAsync(_database, [EntryKey(key)], [expectedVersion ?? -1, (long)StateKeys.TombstoneRetention.TotalMilliseconds]),
+                cancellationToken).ConfigureAwait(false);
+            return ToWriteResult(result);
+        }
+        catch (Exception e) when (Unavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
     }
 
     /// <inheritdoc/>
@@ -147,73 +180,87 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     /// <inheritdoc/>
     public async ValueTask<StateTransactionResult> ExecuteAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(transaction);
-        transaction.ValidateForExecution();
-        cancellationToken.ThrowIfCancellationRequested();
-        var script = TransactionPlan.Build(this, transaction);
-        var registrations = new Dictionary<int, RedisValue>();
-        RedisResult[] reply;
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            reply = (RedisResult[])(await Call(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registrations)), cancellationToken).ConfigureAwait(false))!;
-            if ((long)reply[0] != 2)
+            ArgumentNullException.ThrowIfNull(transaction);
+            transaction.ValidateForExecution();
+            cancellationToken.ThrowIfCancellationRequested();
+            var script = TransactionPlan.Build(transaction);
+            var registrations = new Dictionary<int, RedisValue>();
+            RedisResult[] reply;
+            for (var attempt = 0; ; attempt++)
             {
-                break;
+                reply = (RedisResult[])(await Within(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registrations)), cancellationToken).ConfigureAwait(false))!;
+                if ((long)reply[0] != 2)
+                {
+                    break;
+                }
+
+                // That outbox of the partition is not listed in the registry relays read (or a relay
+                // is retiring the listing given): list it, then run again naming the listing.
+                // Listing before the write means a crash between the two leaves a listed empty
+                // outbox (retired later), never an unlisted full one.
+                if (attempt == 8)
+                {
+                    throw new StateStoreUnavailableException($"The outbox of partition '{transaction.Partition}' could not be listed: relays kept retiring it. Retry.");
+                }
+
+                var meta = (int)reply[1];
+                (registrations ??= [])[meta] = (RedisValue)await Within(
+                    RegisterScript.EvaluateAsync(_database, [RegistryKey(script.OutboxAt(meta))], [transaction.Partition!]),
+                    cancellationToken).ConfigureAwait(false);
             }
 
-            // That outbox of the partition is not listed in the registry relays read (or a relay
-            // is retiring the listing given): list it, then run again naming the listing.
-            // Listing before the write means a crash between the two leaves a listed empty
-            // outbox (retired later), never an unlisted full one.
-            if (attempt == 8)
+            return (long)reply[0] switch
             {
-                throw new StateStoreUnavailableException($"The outbox of partition '{transaction.Partition}' could not be listed: relays kept retiring it. Retry.");
-            }
-
-            var meta = (int)reply[1];
-            registrations[meta] = (RedisValue)await Call(
-                RegisterScript.EvaluateAsync(_database, [RegistryKey(script.OutboxAt(meta))], [transaction.Partition!]),
-                cancellationToken).ConfigureAwait(false);
+                1 => script.ToResult(reply),
+                0 => StateTransactionResult.Refused(script.ToConflict(reply)),
+                3 => throw new InvalidOperationException(
+                    $"The transaction applied nothing: the counter '{transaction.Operations[(int)reply[1] - 1].Key}' {(string?)reply[2]}."),
+                var code => throw new InvalidOperationException($"Unexpected transaction reply {code}."),
+            };
         }
-
-        return (long)reply[0] switch
+        catch (Exception e) when (Unavailable(e) is { } unavailable)
         {
-            1 => script.ToResult(reply),
-            0 => StateTransactionResult.Refused(script.ToConflict(reply)),
-            3 => throw new InvalidOperationException(
-                $"The transaction applied nothing: the counter '{transaction.Operations[(int)reply[1] - 1].Key}' {(string?)reply[2]}."),
-            var code => throw new InvalidOperationException($"Unexpected transaction reply {code}."),
-        };
+            throw unavailable;
+        }
     }
 
     /// <inheritdoc/>
     public async ValueTask<StateIndexPage> QueryIndexAsync(string index, StateIndexQuery query, CancellationToken cancellationToken = default)
     {
-        StateKeys.Validate(index, nameof(index));
-        var range = IndexRange.Resolve(query);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (range.IsEmpty)
+        try
         {
-            return new StateIndexPage([], null);
-        }
+            StateKeys.Validate(index, nameof(index));
+            var range = IndexRange.Resolve(query);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (range.IsEmpty)
+            {
+                return new StateIndexPage([], null);
+            }
 
-        var values = await Call(
-            _database.SortedSetRangeByValueAsync(IndexKey(index), Bound(range.Lower), Bound(range.Upper), Exclusion(range), query.Descending ? Order.Descending : Order.Ascending, 0, query.PageSize + 1),
-            cancellationToken).ConfigureAwait(false);
-        var members = new List<string>(values.Length);
-        foreach (var value in values)
+            var values = await Within(
+                _database.SortedSetRangeByValueAsync(IndexKey(index), Bound(range.Lower), Bound(range.Upper), Exclusion(range), query.Descending ? Order.Descending : Order.Ascending, 0, query.PageSize + 1),
+                cancellationToken).ConfigureAwait(false);
+            var members = new List<string>(values.Length);
+            foreach (var value in values)
+            {
+                members.Add(value.ToString());
+            }
+
+            string? next = null;
+            if (members.Count > query.PageSize)
+            {
+                members.RemoveAt(query.PageSize);
+                next = IndexRange.EncodeToken(query.Descending, members[^1]);
+            }
+
+            return new StateIndexPage(members, next);
+        }
+        catch (Exception e) when (Unavailable(e) is { } unavailable)
         {
-            members.Add(value.ToString());
+            throw unavailable;
         }
-
-        string? next = null;
-        if (members.Count > query.PageSize)
-        {
-            members.RemoveAt(query.PageSize);
-            next = IndexRange.EncodeToken(query.Descending, members[^1]);
-        }
-
-        return new StateIndexPage(members, next);
     }
 
     /// <inheritdoc/>
@@ -248,7 +295,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         {
             var server = servers[serverIndex];
             var reply = server is null
-                ? await Call(_database.ExecuteAsync("SCAN", cursor.ToString(CultureInfo.InvariantCulture), "MATCH", pattern, "COUNT", pageSize), cancellationToken).ConfigureAwait(false)
+                ? await Call(_unprefixed.ExecuteAsync("SCAN", cursor.ToString(CultureInfo.InvariantCulture), "MATCH", pattern, "COUNT", pageSize), cancellationToken).ConfigureAwait(false)
                 : await Call(server.ExecuteAsync("SCAN", cursor.ToString(CultureInfo.InvariantCulture), "MATCH", pattern, "COUNT", pageSize), cancellationToken).ConfigureAwait(false);
             cursor = ulong.Parse((string)reply[0]!, CultureInfo.InvariantCulture);
             foreach (var found in (RedisKey[])reply[1]!)
@@ -268,7 +315,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             }
         }
 
-        var reads = keys.Select(k => _database.HashGetAsync(k, EntryFields)).ToArray();
+        var reads = keys.Select(k => _unprefixed.HashGetAsync(k, EntryFields)).ToArray();
         var values = await Call(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
         var items = new List<StateItem>(keys.Count);
         for (var i = 0; i < keys.Count; i++)
@@ -341,11 +388,14 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         InMemoryStateStore.ValidateOutboxPartition(outbox, partition);
         cancellationToken.ThrowIfCancellationRequested();
         var registry = RegistryKey(outbox);
-        var score = await Call(_database.ExecuteAsync("ZSCORE", registry, partition), cancellationToken).ConfigureAwait(false);
-        if (score.IsNull)
+        var listed = await Call(_database.SortedSetScoreAsync(registry, partition), cancellationToken).ConfigureAwait(false);
+        if (listed is not { } value)
         {
             return true;
         }
+
+        // Scores are whole registration counts, which ZSCORE writes as plain integers.
+        var score = value.ToString(CultureInfo.InvariantCulture);
 
         // Two steps, because the registry is on another shard than the partition: mark the
         // outbox "retiring the registration scored S" (only if empty, unleased and idle), then
@@ -377,39 +427,46 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         return escaped.ToString();
     }
 
-    internal RedisKey EntryKey(string key) => _keyPrefix + key;
+    // Names within the key prefix, which the database adds.
+    internal static RedisKey EntryKey(string key) => key;
 
-    internal RedisKey IndexKey(string index) => _keyPrefix + index + InternalSeparator + "index";
+    internal static RedisKey IndexKey(string index) => index + InternalSeparator + "index";
 
-    internal RedisKey OutboxKey(string outbox, string partition) => _keyPrefix + "{" + partition + "}" + InternalSeparator + "outbox:" + outbox;
+    internal static RedisKey OutboxKey(string outbox, string partition) => "{" + partition + "}" + InternalSeparator + "outbox:" + outbox;
 
-    internal RedisKey OutboxMetaKey(string outbox, string partition) => _keyPrefix + "{" + partition + "}" + InternalSeparator + "outbox-meta:" + outbox;
+    internal static RedisKey OutboxMetaKey(string outbox, string partition) => "{" + partition + "}" + InternalSeparator + "outbox-meta:" + outbox;
 
-    private RedisKey RegistryKey(string outbox) => _keyPrefix + "{outbox-registry:" + outbox + "}" + InternalSeparator + "partitions";
+    private static RedisKey RegistryKey(string outbox) => "{outbox-registry:" + outbox + "}" + InternalSeparator + "partitions";
 
     /// <summary>
     /// Awaits a Redis call within the caller's cancellation, turning "Redis cannot be reached"
-    /// into <see cref="StateStoreUnavailableException"/>.
+    /// into <see cref="StateStoreUnavailableException"/>. Hot paths use <see cref="Within"/> and
+    /// map with <see cref="Unavailable"/> in their own catch, saving a state machine per call.
     /// </summary>
     private static async Task<T> Call<T>(Task<T> call, CancellationToken cancellationToken)
     {
         try
         {
-            return await call.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await Within(call, cancellationToken).ConfigureAwait(false);
         }
-        catch (RedisConnectionException e)
+        catch (Exception e) when (Unavailable(e) is { } unavailable)
         {
-            throw new StateStoreUnavailableException($"The state store (Redis) cannot be reached: {e.FailureType}. The call changed nothing it reported; retry once Redis is back.", e);
-        }
-        catch (RedisTimeoutException e)
-        {
-            throw new StateStoreUnavailableException("The state store (Redis) did not answer in time; the call may or may not have applied. Retry with the same request id.", e);
-        }
-        catch (RedisServerException e) when (IsTransient(e.Message))
-        {
-            throw new StateStoreUnavailableException($"The state store (Redis) is not serving: {e.Message}", e);
+            throw unavailable;
         }
     }
+
+    private static Task<T> Within<T>(Task<T> call, CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled ? call.WaitAsync(cancellationToken) : call;
+
+    /// <summary>The <see cref="StateStoreUnavailableException"/> for a failure to reach Redis; null for any other exception.</summary>
+    private static StateStoreUnavailableException? Unavailable(Exception exception) => exception switch
+    {
+        StateStoreUnavailableException => null,
+        RedisConnectionException e => new StateStoreUnavailableException($"The state store (Redis) cannot be reached: {e.FailureType}. The call changed nothing it reported; retry once Redis is back.", e),
+        RedisTimeoutException e => new StateStoreUnavailableException("The state store (Redis) did not answer in time; the call may or may not have applied. Retry with the same request id.", e),
+        RedisServerException e when IsTransient(e.Message) => new StateStoreUnavailableException($"The state store (Redis) is not serving: {e.Message}", e),
+        _ => null,
+    };
 
     private static bool IsTransient(string message) =>
         message.StartsWith("LOADING", StringComparison.Ordinal) || message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal)
@@ -476,7 +533,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         var open = prefix.IndexOf('{', StringComparison.Ordinal);
         if (open >= 0 && prefix.IndexOf('}', open + 1) > open + 1)
         {
-            return [_connection.GetServer(EntryKey(prefix))];
+            return [_connection.GetServer((RedisKey)(_keyPrefix + prefix))];
         }
 
         return [.. primaries.OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal).Cast<IServer?>()];
@@ -485,83 +542,102 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     /// <summary>A transaction as the script's keys and arguments.</summary>
     private sealed class TransactionPlan
     {
+        private const int Fixed = 2;
+        private static readonly IReadOnlyDictionary<string, long> NoCounters = new Dictionary<string, long>();
         private readonly StateTransaction _transaction;
-        private readonly List<RedisValue> _arguments = [];
+        private readonly RedisValue[] _arguments;
+        private Dictionary<int, string>? _outboxes;
 
-        private TransactionPlan(StateTransaction transaction) => _transaction = transaction;
-
-        public RedisKey[] Keys { get; private set; } = [];
-
-        /// <summary>The outbox name of each outbox meta key, by its position in <see cref="Keys"/>.</summary>
-        private Dictionary<int, string> Outboxes { get; } = [];
-
-        public string OutboxAt(int metaKeyPosition) => Outboxes[metaKeyPosition];
-
-        public static TransactionPlan Build(RedisStateStore store, StateTransaction transaction)
+        private TransactionPlan(StateTransaction transaction, RedisKey[] keys, RedisValue[] arguments)
         {
-            var plan = new TransactionPlan(transaction);
-            var keys = new List<RedisKey>();
-            var positions = new Dictionary<string, int>(StringComparer.Ordinal);
-            int Position(RedisKey key)
-            {
-                var name = key.ToString();
-                if (!positions.TryGetValue(name, out var position))
-                {
-                    keys.Add(key);
-                    positions[name] = position = keys.Count;
-                }
-
-                return position;
-            }
-
-            var partition = transaction.Partition!;
-            plan._arguments.Add(transaction.Conditions.Count);
-            foreach (var condition in transaction.Conditions)
-            {
-                plan._arguments.Add(Position(store.EntryKey(condition.Key)));
-                plan._arguments.Add(condition.Version);
-            }
-
-            plan._arguments.Add(transaction.Operations.Count);
-            foreach (var operation in transaction.Operations)
-            {
-                switch (operation.Kind)
-                {
-                    case StateOperationKind.Set:
-                        plan.Add("S", Position(store.EntryKey(operation.Key)), operation.Value, Milliseconds(operation.Ttl));
-                        break;
-                    case StateOperationKind.Delete:
-                        plan.Add("D", Position(store.EntryKey(operation.Key)), RedisValue.EmptyString, RedisValue.EmptyString);
-                        break;
-                    case StateOperationKind.Increment:
-                        plan.Add("I", Position(store.EntryKey(operation.Key)), operation.Delta, Milliseconds(operation.Ttl));
-                        break;
-                    case StateOperationKind.IndexAdd:
-                        plan.Add("A", Position(store.IndexKey(operation.Key)), operation.Member, RedisValue.EmptyString);
-                        break;
-                    case StateOperationKind.IndexRemove:
-                        plan.Add("R", Position(store.IndexKey(operation.Key)), operation.Member, RedisValue.EmptyString);
-                        break;
-                    case StateOperationKind.Enqueue:
-                        var meta = Position(store.OutboxMetaKey(operation.Key, partition));
-                        plan.Add("O", Position(store.OutboxKey(operation.Key, partition)), meta, operation.Value);
-                        plan.Outboxes[meta] = operation.Key;
-
-                        break;
-                }
-            }
-
-            plan.Keys = [.. keys];
-            return plan;
+            _transaction = transaction;
+            Keys = keys;
+            _arguments = arguments;
         }
 
-        public RedisValue[] Arguments(Dictionary<int, RedisValue> registrations) =>
-            [(long)StateKeys.TombstoneRetention.TotalMilliseconds, string.Join(',', registrations.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Key}={r.Value}"))), .. _arguments];
+        public RedisKey[] Keys { get; }
+
+        public string OutboxAt(int metaKeyPosition) => _outboxes![metaKeyPosition];
+
+        public static TransactionPlan Build(StateTransaction transaction)
+        {
+            var conditions = transaction.Conditions;
+            var operations = transaction.Operations;
+            var arguments = new RedisValue[Fixed + 1 + (2 * conditions.Count) + 1 + (4 * operations.Count)];
+            var keys = new List<RedisKey>(operations.Count + 1);
+            Dictionary<RedisKey, int>? positions = null;
+            int Position(RedisKey key)
+            {
+                // Keys of a small transaction are found by a scan; a large one builds a map.
+                if (positions is null && keys.Count > 16)
+                {
+                    positions = [];
+                    for (var i = 0; i < keys.Count; i++)
+                    {
+                        positions[keys[i]] = i + 1;
+                    }
+                }
+
+                var found = positions is not null ? positions.GetValueOrDefault(key) : keys.IndexOf(key) + 1;
+                if (found > 0)
+                {
+                    return found;
+                }
+
+                keys.Add(key);
+                positions?.Add(key, keys.Count);
+                return keys.Count;
+            }
+
+            var at = Fixed;
+            arguments[at++] = conditions.Count;
+            foreach (var condition in conditions)
+            {
+                arguments[at++] = Position(EntryKey(condition.Key));
+                arguments[at++] = condition.Version;
+            }
+
+            arguments[at++] = operations.Count;
+            var partition = transaction.Partition!;
+            Dictionary<int, string>? outboxes = null;
+            foreach (var operation in operations)
+            {
+                (string code, int key, RedisValue a, RedisValue b) = operation.Kind switch
+                {
+                    StateOperationKind.Set => ("S", Position(EntryKey(operation.Key)), (RedisValue)operation.Value, (RedisValue)Milliseconds(operation.Ttl)),
+                    StateOperationKind.Delete => ("D", Position(EntryKey(operation.Key)), RedisValue.EmptyString, RedisValue.EmptyString),
+                    StateOperationKind.Increment => ("I", Position(EntryKey(operation.Key)), (RedisValue)operation.Delta, (RedisValue)Milliseconds(operation.Ttl)),
+                    StateOperationKind.IndexAdd => ("A", Position(IndexKey(operation.Key)), (RedisValue)operation.Member, RedisValue.EmptyString),
+                    StateOperationKind.IndexRemove => ("R", Position(IndexKey(operation.Key)), (RedisValue)operation.Member, RedisValue.EmptyString),
+                    _ => ("O", Position(OutboxKey(operation.Key, partition)), (RedisValue)Position(OutboxMetaKey(operation.Key, partition)), (RedisValue)operation.Value),
+                };
+                if (code == "O")
+                {
+                    (outboxes ??= [])[(int)a] = operation.Key;
+                }
+
+                arguments[at++] = code;
+                arguments[at++] = key;
+                arguments[at++] = a;
+                arguments[at++] = b;
+            }
+
+            return new TransactionPlan(transaction, [.. keys], arguments) { _outboxes = outboxes };
+        }
+
+        public RedisValue[] Arguments(Dictionary<int, RedisValue>? registrations)
+        {
+            _arguments[0] = (long)StateKeys.TombstoneRetention.TotalMilliseconds;
+            _arguments[1] = registrations is null
+                ? RedisValue.EmptyString
+                : string.Join(',', registrations.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Key}={r.Value}")));
+            return _arguments;
+        }
 
         public StateTransactionResult ToResult(RedisResult[] reply)
         {
-            var versions = new Dictionary<string, long>(StringComparer.Ordinal);
-            var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+            var versions = new Dictionary<string, long>(_transaction.Operations.Count, StringComparer.Ordinal);
+            Dictionary<string, long>? counters = null;
             var at = 1;
             foreach (var operation in _transaction.Operations)
             {
@@ -572,12 +648,12 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
                         break;
                     case StateOperationKind.Increment:
                         versions[operation.Key] = (long)reply[at++];
-                        counters[operation.Key] = (long)reply[at++];
+                        (counters ??= new Dictionary<string, long>(StringComparer.Ordinal))[operation.Key] = (long)reply[at++];
                         break;
                 }
             }
 
-            return StateTransactionResult.Applied(versions, counters);
+            return StateTransactionResult.Applied(versions, counters ?? NoCounters);
         }
 
         public StateConflict ToConflict(RedisResult[] reply)
@@ -585,14 +661,6 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             var condition = _transaction.Conditions[(int)reply[1] - 1];
             var version = (long)reply[2];
             return new StateConflict(condition.Key, condition.Version, version == 0 ? null : new StateEntry((byte[]?)reply[3] ?? [], version));
-        }
-
-        private void Add(string code, int key, RedisValue a, RedisValue b)
-        {
-            _arguments.Add(code);
-            _arguments.Add(key);
-            _arguments.Add(a);
-            _arguments.Add(b);
         }
     }
 }

@@ -21,11 +21,15 @@ namespace GameSystem.State;
 /// </remarks>
 public sealed class StateTransaction
 {
+    // A transaction of a few keys is the common case: duplicates are found by a scan until a
+    // transaction grows past this, then by a set.
+    private const int ScanLimit = 16;
+
     private readonly List<StateCondition> _conditions = [];
     private readonly List<StateOperation> _operations = [];
-    private readonly HashSet<string> _conditionKeys = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _operationKeys = new(StringComparer.Ordinal);
-    private readonly HashSet<(string Index, string Member)> _members = [];
+    private HashSet<string>? _conditionKeys;
+    private HashSet<string>? _operationKeys;
+    private HashSet<(string Index, string Member)>? _members;
     private long _bytes;
 
     /// <summary>The partition every key of the transaction is in; null until a key is added.</summary>
@@ -45,12 +49,16 @@ public sealed class StateTransaction
     {
         JoinPartition(key, nameof(key));
         StateKeys.ValidateExpectedVersion(version);
-        if (!_conditionKeys.Add(key))
+        if (HasCondition(key))
         {
             throw new ArgumentException($"The transaction already has a condition on '{key}'.", nameof(key));
         }
 
         _conditions.Add(new StateCondition(key, version));
+        if (_conditionKeys is not null || _conditions.Count > ScanLimit)
+        {
+            (_conditionKeys ??= new HashSet<string>(_conditions.Select(c => c.Key), StringComparer.Ordinal)).Add(key);
+        }
         return this;
     }
 
@@ -134,25 +142,36 @@ public sealed class StateTransaction
     {
         JoinPartition(index, nameof(index));
         StateKeys.ValidateMember(member);
-        if (!_members.Add((index, member)))
+        var duplicate = _members is not null
+            ? _members.Contains((index, member))
+            : _operations.Exists(o => o.Member is not null && o.Member == member && o.Key == index);
+        if (duplicate)
         {
             throw new ArgumentException($"The transaction already changes member '{member}' of index '{index}'.", nameof(member));
         }
 
         Count(member.Length);
         _operations.Add(new StateOperation(kind, index, default, 0, null, member));
+        if (_members is not null || _operations.Count > ScanLimit)
+        {
+            (_members ??= [.. _operations.Where(o => o.Member is not null).Select(o => (o.Key, o.Member!))]).Add((index, member));
+        }
+
         return this;
     }
 
     private void AddOperation(StateOperation operation, long? expectedVersion)
     {
         JoinPartition(operation.Key, "key");
-        if (_operationKeys.Contains(operation.Key))
+        var duplicate = _operationKeys is not null
+            ? _operationKeys.Contains(operation.Key)
+            : _operations.Exists(o => o.Member is null && o.Kind != StateOperationKind.Enqueue && o.Key == operation.Key);
+        if (duplicate)
         {
             throw new ArgumentException($"The transaction already has an operation on '{operation.Key}'; a key takes at most one.", nameof(operation));
         }
 
-        if (expectedVersion is not null && _conditionKeys.Contains(operation.Key))
+        if (expectedVersion is not null && HasCondition(operation.Key))
         {
             throw new ArgumentException($"The transaction already has a condition on '{operation.Key}'; give the expected version once.", nameof(expectedVersion));
         }
@@ -163,9 +182,15 @@ public sealed class StateTransaction
             Require(operation.Key, version);
         }
 
-        _operationKeys.Add(operation.Key);
         _operations.Add(operation);
+        if (_operationKeys is not null || _operations.Count > ScanLimit)
+        {
+            (_operationKeys ??= new HashSet<string>(_operations.Where(o => o.Member is null && o.Kind != StateOperationKind.Enqueue).Select(o => o.Key), StringComparer.Ordinal)).Add(operation.Key);
+        }
     }
+
+    private bool HasCondition(string key) =>
+        _conditionKeys is not null ? _conditionKeys.Contains(key) : _conditions.Exists(c => c.Key == key);
 
     private void Count(long bytes)
     {
@@ -200,7 +225,7 @@ public sealed class StateTransaction
 }
 
 /// <summary>A condition of a transaction: <paramref name="Key"/> must be at <paramref name="Version"/> (0: absent).</summary>
-public sealed record StateCondition(string Key, long Version);
+public readonly record struct StateCondition(string Key, long Version);
 
 /// <summary>What an operation of a transaction does.</summary>
 public enum StateOperationKind
@@ -231,4 +256,4 @@ public enum StateOperationKind
 /// <param name="Delta">The increment.</param>
 /// <param name="Ttl">The expiry of a set or a created counter.</param>
 /// <param name="Member">The index member.</param>
-public sealed record StateOperation(StateOperationKind Kind, string Key, ReadOnlyMemory<byte> Value, long Delta, TimeSpan? Ttl, string? Member = null);
+public readonly record struct StateOperation(StateOperationKind Kind, string Key, ReadOnlyMemory<byte> Value, long Delta, TimeSpan? Ttl, string? Member = null);

@@ -14,7 +14,7 @@ public sealed class StateTransactionResult
     {
         Conflict = conflict;
         _versions = versions;
-        _counters = counters;
+        _counters = counters.Count == 0 ? None : counters;
     }
 
     /// <summary>True when every operation applied.</summary>

@@ -5,6 +5,9 @@ namespace GameSystem.Mesh.Benchmarks;
 /// <summary>Command-line settings: --warmup S, --window S, --rounds N, --concurrency 1,16,128.</summary>
 internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Rounds, int[] Concurrency)
 {
+    /// <summary>True when --concurrency was given (each benchmark has its own default levels).</summary>
+    public bool ConcurrencyGiven { get; init; }
+
     public static BenchmarkSettings Parse(string[] args)
     {
         var settings = new BenchmarkSettings(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 5, [1, 16, 128]);
@@ -16,7 +19,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
                 "--warmup" => settings with { Warmup = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--window" => settings with { Window = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--rounds" => settings with { Rounds = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--concurrency" => settings with { Concurrency = [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))] },
+                "--concurrency" => settings with { Concurrency = [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))], ConcurrencyGiven = true },
                 _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128."),
             };
         }

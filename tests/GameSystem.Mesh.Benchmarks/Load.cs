@@ -26,7 +26,10 @@ internal sealed record Figures(double CallsPerSecond, double P50Micros, double P
 /// <summary>Closed-loop load: a fixed number of callers, each calling again as soon as its call returns, for a fixed time.</summary>
 internal static class Load
 {
-    public static async Task<Figures> RunAsync(Func<ValueTask> call, int concurrency, TimeSpan window)
+    public static Task<Figures> RunAsync(Func<ValueTask> call, int concurrency, TimeSpan window) => RunAsync(_ => call, concurrency, window);
+
+    /// <summary>As <see cref="RunAsync(Func{ValueTask}, int, TimeSpan)"/>, each caller with a call of its own (its own keys, its own versions).</summary>
+    public static async Task<Figures> RunAsync(Func<int, Func<ValueTask>> callFor, int concurrency, TimeSpan window)
     {
         var histograms = new LongHistogram[concurrency];
         var calls = new long[concurrency];
@@ -36,6 +39,7 @@ internal static class Load
         var clock = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, concurrency).Select(i => Task.Run(async () =>
         {
+            var call = callFor(i);
             var histogram = new LongHistogram(TimeStamp.Seconds(10), 3);
             long count = 0;
             while (!stop.IsCancellationRequested)

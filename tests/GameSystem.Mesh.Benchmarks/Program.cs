@@ -12,6 +12,11 @@ using NATS.Client.Core;
 // request-reply (raw) on the same message and the same nats-server, in one run, at 1, 16
 // and 128 calls in flight. Windows alternate raw/mesh so drift on a shared machine hits
 // both; medians of the rounds are compared.
+if (args.FirstOrDefault() == "store")
+{
+    return await StoreBenchmark.RunAsync(BenchmarkSettings.Parse(args[1..]));
+}
+
 var settings = BenchmarkSettings.Parse(args);
 Console.WriteLine($"GameSystem mesh benchmark: warm-up {settings.Warmup.TotalSeconds:0} s per side, {settings.Rounds} rounds of {settings.Window.TotalSeconds:0} s windows, concurrency {string.Join("/", settings.Concurrency)}");
 Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}");

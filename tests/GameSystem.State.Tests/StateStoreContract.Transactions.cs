@@ -156,6 +156,25 @@ public abstract partial class StateStoreContract
         Assert.NotNull(await Store.GetAsync(lasting, Timeout));
     }
 
+    [Fact(Timeout = 20_000)]
+    public async Task Transaction_WritesWithoutTtl_RemoveEarlierExpiries_AndRecreatedEntriesOutliveTheirTombstone()
+    {
+        var partition = NewPartition();
+        var (expiring, counter, deleted) = (Key(partition, "expiring"), Key(partition, "counter"), Key(partition, "deleted"));
+        await Store.SetAsync(expiring, NewValue(), ttl: ShortTtl, cancellationToken: Timeout);
+        await Store.IncrementAsync(counter, 1, ShortTtl, Timeout);
+        await Store.SetAsync(deleted, NewValue(), cancellationToken: Timeout);
+        await Store.DeleteAsync(deleted, cancellationToken: Timeout);
+
+        await Store.ExecuteAsync(new StateTransaction().Set(expiring, NewValue()).Set(counter, "5"u8.ToArray()).Increment(deleted), Timeout);
+        await AdvanceTimeAsync(ShortTtl * 1.5);
+
+        Assert.Equal(2, (await Store.GetAsync(expiring, Timeout))!.Version);
+        Assert.Equal("5", Text(await Store.GetAsync(counter, Timeout)));
+        Assert.Equal("1", Text(await Store.GetAsync(deleted, Timeout)));
+        Assert.Equal(2, (await Store.GetAsync(deleted, Timeout))!.Version);
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task Transaction_AsLargeAsAThousandEntryImport_AppliesAtOnce()
     {

@@ -6,7 +6,8 @@ namespace GameSystem.State.Internal;
 /// </summary>
 /// <remarks>
 /// <para>
-/// An entry is one hash: field <c>v</c> holds the value, <c>ver</c> the version. A deleted
+/// An entry is one hash: field <c>v</c> holds the value, <c>ver</c> the version, <c>t</c> is
+/// present while it has a TTL (so a write without one knows to remove it). A deleted
 /// entry leaves a tombstone (the hash without <c>v</c>, expiring after the retention) so a
 /// re-created entry continues the version instead of starting again at 1. Arguments use -1
 /// for "no expected version" and 0 for "no TTL".
@@ -27,34 +28,38 @@ internal static class RedisScripts
 {
     /// <summary>KEYS[1] key; ARGV value, expected version, TTL in ms. Returns {1, new version} or {0, version, value}.</summary>
     public const string Set = """
-        local stored = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
-        local live = redis.call('HEXISTS', KEYS[1], 'v') == 1
-        local cur = live and stored or 0
+        local r = redis.call('HMGET', KEYS[1], 'v', 'ver', 't')
+        local stored = tonumber(r[2] or '0')
+        local cur = r[1] and stored or 0
         local expected = tonumber(ARGV[2])
         if expected >= 0 and cur ~= expected then
-          return {0, cur, redis.call('HGET', KEYS[1], 'v')}
+          return {0, cur, r[1] or ''}
         end
         local ver = stored + 1
-        redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ver)
         local ttl = tonumber(ARGV[3])
         if ttl > 0 then
+          redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ver, 't', 1)
           redis.call('PEXPIRE', KEYS[1], ttl)
         else
-          redis.call('PERSIST', KEYS[1])
+          redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ver)
+          if r[3] or (not r[1] and stored > 0) then
+            redis.call('HDEL', KEYS[1], 't')
+            redis.call('PERSIST', KEYS[1])
+          end
         end
         return {1, ver}
         """;
 
     /// <summary>KEYS[1] key; ARGV expected version, tombstone retention in ms. Returns {1, 0} or {0, version, value}.</summary>
     public const string Delete = """
-        local live = redis.call('HEXISTS', KEYS[1], 'v') == 1
-        local cur = live and tonumber(redis.call('HGET', KEYS[1], 'ver')) or 0
+        local r = redis.call('HMGET', KEYS[1], 'v', 'ver')
+        local cur = r[1] and tonumber(r[2]) or 0
         local expected = tonumber(ARGV[1])
         if expected >= 0 and cur ~= expected then
-          return {0, cur, redis.call('HGET', KEYS[1], 'v')}
+          return {0, cur, r[1] or ''}
         end
-        if live then
-          redis.call('HDEL', KEYS[1], 'v')
+        if r[1] then
+          redis.call('HDEL', KEYS[1], 'v', 't')
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
         end
         return {1, 0}
@@ -62,7 +67,8 @@ internal static class RedisScripts
 
     /// <summary>KEYS[1] key; ARGV delta, TTL in ms applied when the counter is created. Returns the new value.</summary>
     public const string Increment = """
-        local cur = redis.call('HGET', KEYS[1], 'v')
+        local r = redis.call('HMGET', KEYS[1], 'v', 'ver')
+        local cur = r[1]
         if cur then
           if cur ~= '0' and (not string.match(cur, '^%-?[1-9]%d*$') or string.len(cur) > 17) then
             return redis.error_reply('not an integer')
@@ -72,14 +78,14 @@ internal static class RedisScripts
             return redis.error_reply('overflow: the sum passes the counter limit of 2^53 - 1')
           end
         end
-        local created = not cur
         local value = redis.call('HINCRBY', KEYS[1], 'v', ARGV[1])
-        redis.call('HINCRBY', KEYS[1], 'ver', 1)
-        local ttl = tonumber(ARGV[2])
-        if created then
+        redis.call('HSET', KEYS[1], 'ver', tonumber(r[2] or '0') + 1)
+        if not cur then
+          local ttl = tonumber(ARGV[2])
           if ttl > 0 then
+            redis.call('HSET', KEYS[1], 't', 1)
             redis.call('PEXPIRE', KEYS[1], ttl)
-          else
+          elseif r[2] then
             redis.call('PERSIST', KEYS[1])
           end
         end
@@ -104,13 +110,23 @@ internal static class RedisScripts
         for index, score in string.gmatch(ARGV[2], '(%d+)=([^,]+)') do
           registered[tonumber(index)] = score
         end
+        -- Each entry is read once: {value or false, stored version (a tombstone's too), has a TTL}.
+        local seen = {}
+        local function read(k)
+          local m = seen[k]
+          if not m then
+            local r = redis.call('HMGET', k, 'v', 'ver', 't')
+            m = {r[1], tonumber(r[2] or '0'), r[3]}
+            seen[k] = m
+          end
+          return m
+        end
         local p = 4
         for i = 1, tonumber(ARGV[3]) do
-          local k = KEYS[tonumber(ARGV[p])]
-          local value = redis.call('HGET', k, 'v')
-          local cur = value and tonumber(redis.call('HGET', k, 'ver')) or 0
+          local m = read(KEYS[tonumber(ARGV[p])])
+          local cur = m[1] and m[2] or 0
           if cur ~= tonumber(ARGV[p + 1]) then
-            return {0, i, cur, value or ''}
+            return {0, i, cur, m[1] or ''}
           end
           p = p + 2
         end
@@ -120,7 +136,7 @@ internal static class RedisScripts
         for i = 1, n do
           local code = ARGV[p]
           if code == 'I' then
-            local cur = redis.call('HGET', KEYS[tonumber(ARGV[p + 1])], 'v')
+            local cur = read(KEYS[tonumber(ARGV[p + 1])])[1]
             if cur then
               if cur ~= '0' and (not string.match(cur, '^%-?[1-9]%d*$') or string.len(cur) > 17) then
                 return {3, i, 'does not hold an integer'}
@@ -147,30 +163,37 @@ internal static class RedisScripts
           local code = ARGV[p]
           local k = KEYS[tonumber(ARGV[p + 1])]
           if code == 'S' then
-            local ver = tonumber(redis.call('HGET', k, 'ver') or '0') + 1
-            redis.call('HSET', k, 'v', ARGV[p + 2], 'ver', ver)
+            local m = read(k)
+            local ver = m[2] + 1
             local ttl = tonumber(ARGV[p + 3])
             if ttl > 0 then
+              redis.call('HSET', k, 'v', ARGV[p + 2], 'ver', ver, 't', 1)
               redis.call('PEXPIRE', k, ttl)
             else
-              redis.call('PERSIST', k)
+              redis.call('HSET', k, 'v', ARGV[p + 2], 'ver', ver)
+              if m[3] or (not m[1] and m[2] > 0) then
+                redis.call('HDEL', k, 't')
+                redis.call('PERSIST', k)
+              end
             end
             out[#out + 1] = ver
           elseif code == 'D' then
-            if redis.call('HEXISTS', k, 'v') == 1 then
-              redis.call('HDEL', k, 'v')
+            if read(k)[1] then
+              redis.call('HDEL', k, 'v', 't')
               redis.call('PEXPIRE', k, retention)
             end
             out[#out + 1] = 0
           elseif code == 'I' then
-            local created = redis.call('HEXISTS', k, 'v') == 0
+            local m = read(k)
             local value = redis.call('HINCRBY', k, 'v', ARGV[p + 2])
-            local ver = redis.call('HINCRBY', k, 'ver', 1)
-            if created then
+            local ver = m[2] + 1
+            redis.call('HSET', k, 'ver', ver)
+            if not m[1] then
               local ttl = tonumber(ARGV[p + 3])
               if ttl > 0 then
+                redis.call('HSET', k, 't', 1)
                 redis.call('PEXPIRE', k, ttl)
-              else
+              elseif m[2] > 0 then
                 redis.call('PERSIST', k)
               end
             end

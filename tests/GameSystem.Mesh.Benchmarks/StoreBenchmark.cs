@@ -1,0 +1,194 @@
+using System.Globalization;
+using GameSystem.State;
+using GameSystem.Testing;
+using StackExchange.Redis;
+
+namespace GameSystem.Mesh.Benchmarks;
+
+/// <summary>
+/// The state store against raw StackExchange.Redis doing the same work on the same
+/// redis-server, in one run: a read of value and version, a write at an expected version,
+/// and a 3-key transaction (three writes at expected versions, all or nothing). The raw side
+/// is what a careful hand-written service would do: HMGET, and Lua compare-and-set scripts
+/// run by SHA. Each caller works on keys of its own, so no call conflicts.
+/// </summary>
+internal static class StoreBenchmark
+{
+    // The least a hand-written compare-and-set does: check the version, write value and version.
+    private const string RawSet = """
+        local cur = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+        if cur ~= tonumber(ARGV[2]) then return {0, cur} end
+        redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', cur + 1)
+        return {1, cur + 1}
+        """;
+
+    private const string RawTransaction = """
+        for i = 1, 3 do
+          if tonumber(redis.call('HGET', KEYS[i], 'ver') or '0') ~= tonumber(ARGV[i]) then return {0, i} end
+        end
+        local out = {1}
+        for i = 1, 3 do
+          local ver = tonumber(ARGV[i]) + 1
+          redis.call('HSET', KEYS[i], 'v', ARGV[3 + i], 'ver', ver)
+          out[#out + 1] = ver
+        end
+        return out
+        """;
+
+    public static async Task<int> RunAsync(BenchmarkSettings settings)
+    {
+        settings = settings with { Concurrency = settings.ConcurrencyGiven ? settings.Concurrency : [1, 16, 64] };
+        Console.WriteLine($"GameSystem state store benchmark: warm-up {settings.Warmup.TotalSeconds:0} s per side, {settings.Rounds} rounds of {settings.Window.TotalSeconds:0} s windows, concurrency {string.Join("/", settings.Concurrency)}");
+        Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}");
+        await using var redis = await RedisServerFixture.StartAsync();
+        var options = ConfigurationOptions.Parse($"127.0.0.1:{redis.Port}");
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(options);
+        var database = connection.GetDatabase();
+        var store = new RedisStateStore(connection, RedisStateStoreOptions.Default with { KeyPrefix = "bench:store:" });
+        var server = connection.GetServers().Single();
+        var rawSet = await LuaScript.Prepare(RawSet).LoadAsync(server);
+        var rawTransaction = await LuaScript.Prepare(RawTransaction).LoadAsync(server);
+        byte[] value = [.. Enumerable.Repeat((byte)'x', 96)];
+        Console.WriteLine($"Values of {value.Length} bytes; one redis-server {server.Version}, no persistence");
+
+        // Each caller's keys, prepared up front so no caller blocks on set-up. The store's
+        // versions carry on across windows: a caller's next write expects what its last wrote.
+        var callers = settings.Concurrency.Append(16).Max();
+        for (var w = 0; w < callers; w++)
+        {
+            await store.SetAsync($"get/{{g{w}}}/k", value);
+        }
+
+        for (var w = 0; w < callers; w++)
+        {
+            await database.HashSetAsync($"bench:raw:{{g{w}}}/k", [new HashEntry("v", value), new HashEntry("ver", 1)]);
+        }
+
+        var (setVersions, rawSetVersions) = (new long[callers], new long[callers]);
+        var transactionVersions = Enumerable.Range(0, callers).Select(_ => new long[3]).ToArray();
+        var rawTransactionVersions = Enumerable.Range(0, callers).Select(_ => new long[3]).ToArray();
+        var workloads = new (string Name, Func<int, Func<ValueTask>> Raw, Func<int, Func<ValueTask>> Store)[]
+        {
+            ("get", w =>
+            {
+                RedisKey key = $"bench:raw:{{g{w}}}/k";
+                RedisValue[] fields = ["v", "ver"];
+                return async () =>
+                {
+                    var read = await database.HashGetAsync(key, fields);
+                    if (read[1].IsNull)
+                    {
+                        throw new InvalidOperationException("raw get read nothing");
+                    }
+                };
+            }, w =>
+            {
+                var key = $"get/{{g{w}}}/k";
+                return async () =>
+                {
+                    if (await store.GetAsync(key) is null)
+                    {
+                        throw new InvalidOperationException("store get read nothing");
+                    }
+                };
+            }),
+            ("set with expected version", w =>
+            {
+                RedisKey key = $"bench:raw:{{s{w}}}/k";
+                return async () =>
+                {
+                    var reply = (RedisResult[])(await database.ScriptEvaluateAsync(rawSet.Hash, [key], [value, rawSetVersions[w]]))!;
+                    rawSetVersions[w] = (long)reply[0] == 1 ? (long)reply[1] : throw new InvalidOperationException("raw set conflicted");
+                };
+            }, w =>
+            {
+                var key = $"set/{{s{w}}}/k";
+                return async () =>
+                {
+                    var result = await store.SetAsync(key, value, setVersions[w]);
+                    setVersions[w] = result.Succeeded ? result.Version : throw new InvalidOperationException("store set conflicted");
+                };
+            }),
+            ("3-key transaction", w =>
+            {
+                RedisKey[] keys = [$"bench:raw:{{t{w}}}/a", $"bench:raw:{{t{w}}}/b", $"bench:raw:{{t{w}}}/c"];
+                var versions = rawTransactionVersions[w];
+                return async () =>
+                {
+                    var reply = (RedisResult[])(await database.ScriptEvaluateAsync(rawTransaction.Hash, keys, [versions[0], versions[1], versions[2], value, value, value]))!;
+                    if ((long)reply[0] != 1)
+                    {
+                        throw new InvalidOperationException("raw transaction conflicted");
+                    }
+
+                    for (var i = 0; i < 3; i++)
+                    {
+                        versions[i] = (long)reply[i + 1];
+                    }
+                };
+            }, w =>
+            {
+                string[] keys = [$"tx/{{t{w}}}/a", $"tx/{{t{w}}}/b", $"tx/{{t{w}}}/c"];
+                var versions = transactionVersions[w];
+                return async () =>
+                {
+                    var result = await store.ExecuteAsync(new StateTransaction()
+                        .Set(keys[0], value, versions[0])
+                        .Set(keys[1], value, versions[1])
+                        .Set(keys[2], value, versions[2]));
+                    if (!result.Succeeded)
+                    {
+                        throw new InvalidOperationException("store transaction conflicted");
+                    }
+
+                    for (var i = 0; i < 3; i++)
+                    {
+                        versions[i] = result.VersionOf(keys[i]);
+                    }
+                };
+            }),
+        };
+
+        var report = new List<(string Workload, int Concurrency, Figures Raw, Figures Store)>();
+        foreach (var (name, raw, measured) in workloads)
+        {
+            Console.WriteLine($"{name}: warming up …");
+            await Load.RunAsync(raw, 16, settings.Warmup);
+            await Load.RunAsync(measured, 16, settings.Warmup);
+            foreach (var concurrency in settings.Concurrency)
+            {
+                var rawRounds = new List<Figures>();
+                var storeRounds = new List<Figures>();
+                for (var round = 0; round < settings.Rounds; round++)
+                {
+                    rawRounds.Add(await Load.RunAsync(raw, concurrency, settings.Window));
+                    storeRounds.Add(await Load.RunAsync(measured, concurrency, settings.Window));
+                    Console.WriteLine($"  {name} c={concurrency,-3} round {round + 1}: raw {rawRounds[^1]} | store {storeRounds[^1]}");
+                }
+
+                report.Add((name, concurrency, Figures.Median(rawRounds), Figures.Median(storeRounds)));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Medians of the rounds (µs; allocations are bytes per call):");
+        Console.WriteLine("| work | in flight | raw calls/s | store calls/s | store/raw | raw p50 | store p50 | raw p99 | store p99 | raw B/call | store B/call |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var passed = true;
+        foreach (var (name, concurrency, r, s) in report)
+        {
+            var ratio = s.CallsPerSecond / r.CallsPerSecond;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {concurrency} | {r.CallsPerSecond:0} | {s.CallsPerSecond:0} | {ratio:P1} | {r.P50Micros:0} | {s.P50Micros:0} | {r.P99Micros:0} | {s.P99Micros:0} | {r.BytesPerCall:0} | {s.BytesPerCall:0} |"));
+            if (concurrency >= 16 && ratio < 0.85)
+            {
+                passed = false;
+                Console.WriteLine($"  target missed: {name} at {concurrency} in flight is {ratio:P1} of raw (target ≥ 85 %)");
+            }
+        }
+
+        Console.WriteLine(passed ? "Targets met: ≥ 85 % of raw throughput at 16 and 64 in flight." : "Targets NOT met (see above).");
+        return passed ? 0 : 1;
+    }
+}
