@@ -20,6 +20,9 @@ internal sealed class RecordingProbeService : IProbeService
 
     public int Calls;
 
+    /// <summary>Messages CountAsync has yielded, including one the server holds back for want of credit.</summary>
+    public int Produced;
+
     public async ValueTask<EchoResponse> EchoAsync(EchoRequest request, ServerCallContext context)
     {
         Interlocked.Increment(ref Calls);
@@ -85,6 +88,19 @@ internal sealed class RecordingProbeService : IProbeService
     public async IAsyncEnumerable<CountResponse> CountAsync(CountRequest request, ServerCallContext context)
     {
         Started.TrySetResult();
+        if (request.FailCode != 0)
+        {
+            throw new RpcException(new Status((StatusCode)request.FailCode, request.FailMessage));
+        }
+
+        if (request.Trailer.Length > 0)
+        {
+            await context.WriteResponseHeadersAsync(new Metadata { { "count-header", request.Trailer } });
+            context.ResponseTrailers.Add("count-trailer", request.Trailer);
+            context.ResponseTrailers.Add("count-bin", System.Text.Encoding.UTF8.GetBytes(request.Trailer));
+            context.ResponseTrailers.Add("gs-spoof", request.Trailer);
+        }
+
         for (var i = 1; i <= request.Count; i++)
         {
             if (request.FailAfter > 0 && i > request.FailAfter)
@@ -105,6 +121,7 @@ internal sealed class RecordingProbeService : IProbeService
                 }
             }
 
+            Interlocked.Increment(ref Produced);
             yield return new CountResponse { N = i };
         }
     }

@@ -45,6 +45,39 @@ public sealed class StreamingTests(NatsServerFixture nats)
     }
 
     [Fact(Timeout = 20_000)]
+    public async Task Count_WhenTheHandlerFailsBeforeItsFirstMessage_FailsWithTheHandlersStatus()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var unused in mesh.Client.CountAsync(new CountRequest { Count = 3, FailCode = 5, FailMessage = "world 'w-9' has no clock" }, cancellationToken: Timeout))
+            {
+            }
+        });
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Equal("world 'w-9' has no clock", error.Status.Detail);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_GrantsCreditForMessagesTheCallerTook_NotForThoseWaitingInItsInbox()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamWindow = 4 });
+        await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 100 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+
+        // One taken, below the grant of floor(4 / 2) = 2: the server sends its window of four
+        // and holds the fifth, however long the four wait in the client.
+        Assert.True(await stream.MoveNextAsync());
+        await ProducedSettlesAtAsync(mesh, 5);
+
+        // Two taken: a grant of two releases the fifth and the sixth, and holds the seventh.
+        Assert.True(await stream.MoveNextAsync());
+        await ProducedSettlesAtAsync(mesh, 7);
+        Assert.Equal(2, stream.Current.N);
+    }
+
+    [Fact(Timeout = 20_000)]
     public async Task Count_WhenTheClientStopsReading_TheHandlerIsCancelled()
     {
         await using var mesh = await MeshHarness.StartAsync(nats);
@@ -208,5 +241,17 @@ public sealed class StreamingTests(NatsServerFixture nats)
         });
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+    }
+
+    private static async Task ProducedSettlesAtAsync(MeshHarness mesh, int expected)
+    {
+        for (var i = 0; i < 250 && Volatile.Read(ref mesh.Service.Produced) < expected; i++)
+        {
+            await Task.Delay(20, Timeout);
+        }
+
+        // Held there: nothing more is produced while the credit is spent.
+        await Task.Delay(500, Timeout);
+        Assert.Equal(expected, Volatile.Read(ref mesh.Service.Produced));
     }
 }
