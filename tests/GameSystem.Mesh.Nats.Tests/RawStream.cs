@@ -58,7 +58,7 @@ internal sealed class RawStream : IAsyncDisposable
         ?? throw new InvalidOperationException($"No stream message arrived within {within.TotalSeconds:0.#} s.");
 
     /// <summary>Publishes a control message (<c>heartbeat</c>, <c>credit</c>, <c>cancel</c>) to the server's control subject.</summary>
-    public ValueTask SendAsync(string kind, CancellationToken cancellationToken, int? credit = null)
+    public ValueTask SendAsync(string kind, CancellationToken cancellationToken, long? credit = null)
     {
         var headers = new NatsHeaders { ["Gs-Stream"] = kind };
         if (credit is { } k)

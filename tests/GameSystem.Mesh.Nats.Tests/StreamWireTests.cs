@@ -24,6 +24,7 @@ public sealed class StreamWireTests(NatsServerFixture nats)
     [InlineData("1", "49", "1", "50")]
     [InlineData("64", "2000", "64", "2000")]
     [InlineData("4097", "60001", "4096", "60000")]
+    [InlineData("99999999999", "99999999999", "4096", "60000")]
     [InlineData("-5", "+100", "16", "5000")]
     [InlineData("abc", "2s", "16", "5000")]
     public async Task Open_EchoesTheWindowAndHeartbeatTheServerUses(string? window, string? heartbeat, string echoedWindow, string echoedHeartbeat)
@@ -107,6 +108,24 @@ public sealed class StreamWireTests(NatsServerFixture nats)
         Assert.Equal(4, Volatile.Read(ref mesh.Service.Produced));
         await keepAlive.CancelAsync();
         await alive;
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Stream_GrantOfMoreThanFitsAnInt_AddsTheLargestGrant()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats);
+        await using var stream = await StartAsync(mesh, new CountRequest { Count = 5 }, Headers(window: 1, heartbeatMs: 1000), Timeout);
+        Assert.Equal("open", KindOf(await stream.ExpectAsync(Soon, Timeout)));
+        Assert.Equal("1", Header(await NextDataAsync(stream), "Gs-Seq"));
+
+        await stream.SendAsync("credit", Timeout, credit: 99_999_999_999);
+
+        for (var seq = 2; seq <= 5; seq++)
+        {
+            Assert.Equal(seq.ToString(System.Globalization.CultureInfo.InvariantCulture), Header(await NextDataAsync(stream), "Gs-Seq"));
+        }
+
+        Assert.Equal("end", KindOf(await stream.ExpectAsync(Soon, Timeout)));
     }
 
     [Fact(Timeout = 20_000)]

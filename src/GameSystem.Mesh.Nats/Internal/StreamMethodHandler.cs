@@ -243,7 +243,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
 
     private static int ReadInt(NatsHeaders? headers, string name, int fallback) =>
         headers is not null && headers.TryGetValue(name, out StringValues value)
-            && int.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+            && WireHeaders.TryParseDecimal(value.ToString().AsSpan(), out var parsed)
             ? parsed
             : fallback;
 }
