@@ -34,17 +34,23 @@ internal sealed class RawStream : IAsyncDisposable
     /// <summary>The next message on the inbox, or null when none arrives within <paramref name="within"/>.</summary>
     public async Task<NatsMsg<byte[]>?> NextAsync(TimeSpan within, CancellationToken cancellationToken)
     {
+        var msg = await ReadWithinAsync(_inbox, within, cancellationToken);
+        if (msg is { } m && Header(m, "Gs-Stream") == "open")
+        {
+            Control = Header(m, "Gs-Control");
+        }
+
+        return msg;
+    }
+
+    /// <summary>The next message of a subscription, or null when none arrives within <paramref name="within"/>.</summary>
+    public static async Task<NatsMsg<byte[]>?> ReadWithinAsync(INatsSub<byte[]> subscription, TimeSpan within, CancellationToken cancellationToken)
+    {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(within);
         try
         {
-            var msg = await _inbox.Msgs.ReadAsync(wait.Token);
-            if (Header(msg, "Gs-Stream") == "open")
-            {
-                Control = Header(msg, "Gs-Control");
-            }
-
-            return msg;
+            return await subscription.Msgs.ReadAsync(wait.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

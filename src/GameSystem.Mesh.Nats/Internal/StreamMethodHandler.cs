@@ -16,8 +16,6 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
     where TRequest : class, IMessage<TRequest>, new()
     where TResponse : class, IMessage<TResponse>, new()
 {
-    private static readonly TimeSpan MinHeartbeat = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan MaxHeartbeat = TimeSpan.FromMinutes(1);
     private readonly MeshMethod<TRequest, TResponse> _method;
     private readonly MeshServerStreamingHandler<TRequest, TResponse> _pipeline;
 
@@ -59,7 +57,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
             }
 
             var window = Math.Clamp(incoming.StreamWindow ?? 16, 1, WireHeaders.MaxStreamWindow);
-            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(incoming.StreamHeartbeatMs ?? 5000, MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
+            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(incoming.StreamHeartbeatMs ?? 5000, WireHeaders.MinStreamHeartbeat.TotalMilliseconds, WireHeaders.MaxStreamHeartbeat.TotalMilliseconds));
             (code, error) = await RunStreamAsync(runner, replyTo, request!, incoming.Deadline, incoming.Metadata, window, heartbeat).ConfigureAwait(false);
         }
         catch (Exception ex)

@@ -33,6 +33,10 @@ internal static class WireHeaders
     // Largest stream window a server grants; the client's option is bounded by it.
     public const int MaxStreamWindow = 4096;
 
+    // Heartbeat intervals a server runs a stream at; the client's option is bounded by them.
+    public static readonly TimeSpan MinStreamHeartbeat = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan MaxStreamHeartbeat = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// Reads a decimal header value: ASCII digits only, no sign, no spaces. Digits beyond
     /// what an int holds saturate at <see cref="int.MaxValue"/>: the value is a valid
