@@ -34,19 +34,30 @@ internal sealed class FakeStreamServer : IAsyncDisposable
         return new FakeStreamServer(connection, requests, control, controlSubject);
     }
 
-    /// <summary>Waits for the stream request, answers <c>open</c> with these values, and returns the request's headers.</summary>
-    public async Task<NatsHeaders> OpenAsync(int window, int heartbeatMs, CancellationToken cancellationToken)
+    /// <summary>Waits for the stream request, and returns its headers.</summary>
+    public async Task<NatsHeaders> ReceiveRequestAsync(CancellationToken cancellationToken)
     {
         var request = await _requests.Msgs.ReadAsync(cancellationToken);
         _replyTo = request.ReplyTo;
+        return request.Headers ?? [];
+    }
+
+    /// <summary>Waits for the stream request, answers <c>open</c> with these values, and returns the request's headers.</summary>
+    public Task<NatsHeaders> OpenAsync(int window, int heartbeatMs, CancellationToken cancellationToken) =>
+        OpenAsync(window.ToString(CultureInfo.InvariantCulture), heartbeatMs.ToString(CultureInfo.InvariantCulture), cancellationToken);
+
+    /// <summary>The same, with the header values exactly as given.</summary>
+    public async Task<NatsHeaders> OpenAsync(string window, string heartbeat, CancellationToken cancellationToken)
+    {
+        var headers = await ReceiveRequestAsync(cancellationToken);
         await SendAsync(new NatsHeaders
         {
             ["Gs-Stream"] = "open",
             ["Gs-Control"] = ControlSubject,
-            ["Gs-Window"] = window.ToString(CultureInfo.InvariantCulture),
-            ["Gs-Heartbeat"] = heartbeatMs.ToString(CultureInfo.InvariantCulture),
+            ["Gs-Window"] = window,
+            ["Gs-Heartbeat"] = heartbeat,
         }, cancellationToken);
-        return request.Headers ?? [];
+        return headers;
     }
 
     /// <summary>Publishes a stream message to the client's inbox.</summary>

@@ -99,6 +99,7 @@ internal sealed class RecordingProbeService : IProbeService
             context.ResponseTrailers.Add("count-trailer", request.Trailer);
             context.ResponseTrailers.Add("count-bin", System.Text.Encoding.UTF8.GetBytes(request.Trailer));
             context.ResponseTrailers.Add("gs-spoof", request.Trailer);
+            context.ResponseTrailers.Add("grpc-status-details-bin", new Google.Rpc.Status { Code = 0, Message = request.Trailer }.ToByteArray());
         }
 
         for (var i = 1; i <= request.Count; i++)
@@ -108,7 +109,11 @@ internal sealed class RecordingProbeService : IProbeService
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, $"stopped after {request.FailAfter}"));
             }
 
-            if (request.DelayMs > 0)
+            if (request.DelayMs > 0 && request.IgnoreCancellation)
+            {
+                await Task.Delay(request.DelayMs, CancellationToken.None);
+            }
+            else if (request.DelayMs > 0)
             {
                 try
                 {

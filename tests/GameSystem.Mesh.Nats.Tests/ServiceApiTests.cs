@@ -99,6 +99,7 @@ public sealed class ServiceApiTests(NatsServerFixture nats)
         using var stats = await RequestJsonAsync(mesh, $"$SRV.STATS.meshtest.{mesh.Server.InstanceId}");
 
         var echo = stats.RootElement.GetProperty("endpoints").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "Echo");
+        Assert.Equal(mesh.SubjectOf("Echo"), echo.GetProperty("subject").GetString());
         Assert.Equal(3, echo.GetProperty("num_requests").GetInt64());
         Assert.Equal(1, echo.GetProperty("num_errors").GetInt64());
         Assert.Equal("5:no such quest", echo.GetProperty("last_error").GetString());

@@ -27,6 +27,7 @@ public sealed class StreamWireTests(NatsServerFixture nats)
     [InlineData("99999999999", "99999999999", "4096", "60000")]
     [InlineData("-5", "+100", "16", "5000")]
     [InlineData("abc", "2s", "16", "5000")]
+    [InlineData("", "", "16", "5000")]
     public async Task Open_EchoesTheWindowAndHeartbeatTheServerUses(string? window, string? heartbeat, string echoedWindow, string echoedHeartbeat)
     {
         await using var mesh = await MeshHarness.StartAsync(nats);
@@ -57,8 +58,8 @@ public sealed class StreamWireTests(NatsServerFixture nats)
     {
         await using var mesh = await MeshHarness.StartAsync(nats);
 
-        // H′ = 500 ms, and 1.3 s of idleness before each of the two messages.
-        await using var stream = await StartAsync(mesh, new CountRequest { Count = 2, DelayMs = 1300 }, Headers(window: 4, heartbeatMs: 500), Timeout);
+        // H′ = 1 s, and 2.5 s of idleness before each of the two messages.
+        await using var stream = await StartAsync(mesh, new CountRequest { Count = 2, DelayMs = 2500 }, Headers(window: 4, heartbeatMs: 1000), Timeout);
         Assert.Equal("open", KindOf(await stream.ExpectAsync(Soon, Timeout)));
         var opened = Stopwatch.GetTimestamp();
         using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
@@ -75,11 +76,15 @@ public sealed class StreamWireTests(NatsServerFixture nats)
         await alive;
 
         Assert.Equal(["data", "data", "end"], timeline.Where(e => e.Kind != "heartbeat").Select(e => e.Kind));
-        Assert.InRange(timeline.First(e => e.Kind == "heartbeat").At, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2));
+        Assert.InRange(timeline.First(e => e.Kind == "heartbeat").At, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(3));
         var firstData = timeline.First(e => e.Kind == "data").At;
         var afterData = timeline.Where(e => e.Kind == "heartbeat" && e.At > firstData).Select(e => e.At - firstData).ToList();
         Assert.NotEmpty(afterData);
-        Assert.All(afterData, gap => Assert.True(gap >= TimeSpan.FromMilliseconds(250), $"a heartbeat came {gap.TotalMilliseconds:0} ms after a data message"));
+        Assert.All(afterData, gap => Assert.True(gap >= TimeSpan.FromMilliseconds(500), $"a heartbeat came {gap.TotalMilliseconds:0} ms after a data message"));
+
+        // Never silent for 3 × H′, the limit a client allows.
+        var gaps = timeline.Zip(timeline.Skip(1), (a, b) => b.At - a.At).Prepend(timeline[0].At);
+        Assert.All(gaps, gap => Assert.True(gap < TimeSpan.FromSeconds(3), $"the server was silent for {gap.TotalMilliseconds:0} ms"));
     }
 
     [Fact(Timeout = 20_000)]
@@ -126,6 +131,57 @@ public sealed class StreamWireTests(NatsServerFixture nats)
         }
 
         Assert.Equal("end", KindOf(await stream.ExpectAsync(Soon, Timeout)));
+    }
+
+    [Theory(Timeout = 20_000)]
+    [InlineData(false, "1", "the caller cancelled the call.")]
+    [InlineData(true, "4", "the deadline passed while the call ran.")]
+    public async Task Stream_WaitingForCredit_EndsOnCancelOrAtItsDeadline(bool deadline, string code, string message)
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats);
+        var headers = Headers(window: 2, heartbeatMs: 1000);
+        if (deadline)
+        {
+            headers["grpc-timeout"] = "700m";
+        }
+
+        await using var stream = await StartAsync(mesh, new CountRequest { Count = 50 }, headers, Timeout);
+        Assert.Equal("open", KindOf(await stream.ExpectAsync(Soon, Timeout)));
+        Assert.Equal("1", Header(await NextDataAsync(stream), "Gs-Seq"));
+        Assert.Equal("2", Header(await NextDataAsync(stream), "Gs-Seq"));
+        if (!deadline)
+        {
+            await stream.SendAsync("cancel", Timeout);
+        }
+
+        NatsMsg<byte[]> end = default;
+        for (var i = 0; i < 10 && KindOf(end = await stream.ExpectAsync(Soon, Timeout)) == "heartbeat"; i++)
+        {
+        }
+
+        Assert.Equal("end", KindOf(end));
+        Assert.Equal(code, Header(end, "Nats-Service-Error-Code"));
+        Assert.Equal($"{CountPath}: {message}", Header(end, "Nats-Service-Error"));
+        Assert.Equal("2", Header(end, "Gs-Count"));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Stream_CancelledWhileItsHandlerIgnoresCancellation_IsSilentUntilTheHandlerYields()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats);
+        await using var stream = await StartAsync(mesh, new CountRequest { Count = 5, DelayMs = 2500, IgnoreCancellation = true }, Headers(window: 4, heartbeatMs: 500), Timeout);
+        Assert.Equal("open", KindOf(await stream.ExpectAsync(Soon, Timeout)));
+        await mesh.Service.Started.Task.WaitAsync(Soon, Timeout);
+        var cancelled = Stopwatch.GetTimestamp();
+
+        await stream.SendAsync("cancel", Timeout);
+
+        // No heartbeat at H′ = 500 ms while the handler sleeps 2.5 s; the end comes when it yields.
+        var end = await stream.ExpectAsync(Soon, Timeout);
+        Assert.Equal("end", KindOf(end));
+        Assert.True(Stopwatch.GetElapsedTime(cancelled) >= TimeSpan.FromSeconds(1.5), "the end came before the handler yielded");
+        Assert.Equal("1", Header(end, "Nats-Service-Error-Code"));
+        Assert.Equal("0", Header(end, "Gs-Count"));
     }
 
     [Fact(Timeout = 20_000)]

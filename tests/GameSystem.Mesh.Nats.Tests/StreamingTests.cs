@@ -305,7 +305,7 @@ public sealed class StreamingTests(NatsServerFixture nats)
     }
 
     [Fact(Timeout = 20_000)]
-    public async Task Count_AfterTheCallerBreaksOff_SendsCancelAndThenNoHeartbeatOrCredit()
+    public async Task Count_AfterTheCallerBreaksOff_SendsCancelWithoutWaitingForTheEnd_ThenNoHeartbeatOrCredit()
     {
         await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromMilliseconds(200) }, serve: false);
         await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
@@ -315,7 +315,8 @@ public sealed class StreamingTests(NatsServerFixture nats)
         await server.SendAsync(new NatsHeaders { ["Gs-Seq"] = "1", ["Content-Type"] = "application/protobuf" }, Timeout, new CountResponse { N = 1 }.ToByteArray());
         Assert.True(await first);
 
-        await stream.DisposeAsync();
+        // Returns without waiting for an end: this server never sends one.
+        await stream.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5), Timeout);
 
         var kinds = new List<string>();
         for (var i = 0; i < 100 && !kinds.Contains("cancel"); i++)
@@ -326,6 +327,39 @@ public sealed class StreamingTests(NatsServerFixture nats)
 
         Assert.Contains("credit", kinds);
         Assert.Null(await server.NextControlAsync(TimeSpan.FromSeconds(1), Timeout));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_WhenNoOpenArrives_FailsAfterThreeOfItsOwnIntervals()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromMilliseconds(300) }, serve: false);
+        await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
+        await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+        var sent = Stopwatch.GetTimestamp();
+        var first = stream.MoveNextAsync().AsTask();
+
+        // A server that takes the request and never answers it.
+        Assert.Equal("300", (await server.ReceiveRequestAsync(Timeout))["Gs-Heartbeat"].ToString());
+        var error = await Assert.ThrowsAsync<RpcException>(() => first);
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Equal("/gamesystem.meshtest.v1.ProbeService/Count: the server went silent (no message or heartbeat for 0.9 s).", error.Status.Detail);
+        Assert.InRange(Stopwatch.GetElapsedTime(sent), TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_WhenOpenEchoesANonDecimalHeartbeat_FailsInternal()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, serve: false);
+        await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
+        await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+        var first = stream.MoveNextAsync().AsTask();
+
+        await server.OpenAsync("64", "soon", Timeout);
+        var error = await Assert.ThrowsAsync<RpcException>(() => first);
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.Equal("/gamesystem.meshtest.v1.ProbeService/Count: the server broke the stream protocol (Gs-Heartbeat is 'soon', not a number).", error.Status.Detail);
     }
 
     [Theory]
