@@ -108,10 +108,13 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
                     switch (Header(message.Headers, WireHeaders.Stream))
                     {
                         case WireHeaders.StreamCredit:
-                            var granted = ReadInt(message.Headers, WireHeaders.Credit, 0);
-                            if (granted > 0)
+                            // Credit past what the semaphore counts is more than any stream
+                            // uses; over-granting must not end this loop, or the client's
+                            // cancels and heartbeats would go unheard.
+                            var granted = Math.Min(ReadInt(message.Headers, WireHeaders.Credit, 0), WireHeaders.MaxStreamWindow);
+                            if (granted > 0 && credit.CurrentCount <= int.MaxValue - granted)
                             {
-                                credit.Release(Math.Min(granted, WireHeaders.MaxStreamWindow));
+                                credit.Release(granted);
                             }
 
                             break;
