@@ -18,8 +18,9 @@ public sealed record MeshClientOptions
     public int StreamWindow { get; init; } = 64;
 
     /// <summary>
-    /// Interval of stream heartbeats both ways; a side that hears nothing for three
-    /// intervals considers the other gone.
+    /// Heartbeat interval a stream asks the server for (50 ms to 60 s). The client then
+    /// runs at the interval the server's <c>open</c> echoes: it sends a heartbeat every
+    /// interval and considers the server gone after three intervals of silence.
     /// </summary>
     public TimeSpan StreamHeartbeat { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -31,10 +31,17 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(options), $"StreamWindow must be between 2 and {WireHeaders.MaxStreamWindow}.");
         }
 
-        if (Options.MaxRetryAttempts < 0 || Options.RetryBackoff < TimeSpan.Zero || Options.StreamHeartbeat <= TimeSpan.Zero || Options.DefaultTimeout <= TimeSpan.Zero)
+        // A server would clamp anything else, and until its open says so the client keeps
+        // its own interval for the silence it allows.
+        if (Options.StreamHeartbeat < WireHeaders.MinStreamHeartbeat || Options.StreamHeartbeat > WireHeaders.MaxStreamHeartbeat)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "StreamHeartbeat must be between 50 ms and 60 s (what a server accepts).");
+        }
+
+        if (Options.MaxRetryAttempts < 0 || Options.RetryBackoff < TimeSpan.Zero || Options.DefaultTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(options),
-                "MaxRetryAttempts and RetryBackoff must not be negative; StreamHeartbeat and DefaultTimeout must be positive.");
+                "MaxRetryAttempts and RetryBackoff must not be negative; DefaultTimeout must be positive.");
         }
     }
 

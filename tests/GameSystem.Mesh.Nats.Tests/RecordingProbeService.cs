@@ -16,9 +16,15 @@ internal sealed class RecordingProbeService : IProbeService
 
     public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Set when a CountAsync stream has ended, however it ended.</summary>
+    public TaskCompletionSource CountStopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public int MaxRunning => Volatile.Read(ref _maxRunning);
 
     public int Calls;
+
+    /// <summary>Messages CountAsync has yielded, including one the server holds back for want of credit.</summary>
+    public int Produced;
 
     public async ValueTask<EchoResponse> EchoAsync(EchoRequest request, ServerCallContext context)
     {
@@ -85,27 +91,54 @@ internal sealed class RecordingProbeService : IProbeService
     public async IAsyncEnumerable<CountResponse> CountAsync(CountRequest request, ServerCallContext context)
     {
         Started.TrySetResult();
-        for (var i = 1; i <= request.Count; i++)
+        try
         {
-            if (request.FailAfter > 0 && i > request.FailAfter)
+            if (request.FailCode != 0)
             {
-                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"stopped after {request.FailAfter}"));
+                throw new RpcException(new Status((StatusCode)request.FailCode, request.FailMessage));
             }
 
-            if (request.DelayMs > 0)
+            if (request.Trailer.Length > 0)
             {
-                try
-                {
-                    await Task.Delay(request.DelayMs, context.CancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    Cancelled.TrySetResult("cancelled");
-                    throw;
-                }
+                await context.WriteResponseHeadersAsync(new Metadata { { "count-header", request.Trailer } });
+                context.ResponseTrailers.Add("count-trailer", request.Trailer);
+                context.ResponseTrailers.Add("count-bin", System.Text.Encoding.UTF8.GetBytes(request.Trailer));
+                context.ResponseTrailers.Add("gs-spoof", request.Trailer);
+                context.ResponseTrailers.Add("grpc-status-details-bin", new Google.Rpc.Status { Code = 0, Message = request.Trailer }.ToByteArray());
             }
 
-            yield return new CountResponse { N = i };
+            for (var i = 1; i <= request.Count; i++)
+            {
+                if (request.FailAfter > 0 && i > request.FailAfter)
+                {
+                    throw new RpcException(new Status(StatusCode.FailedPrecondition, $"stopped after {request.FailAfter}"));
+                }
+
+                if (request.DelayMs > 0 && request.IgnoreCancellation)
+                {
+                    await Task.Delay(request.DelayMs, CancellationToken.None);
+                }
+                else if (request.DelayMs > 0)
+                {
+                    try
+                    {
+                        await Task.Delay(request.DelayMs, context.CancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Cancelled.TrySetResult("cancelled");
+                        throw;
+                    }
+                }
+
+                Interlocked.Increment(ref Produced);
+                yield return new CountResponse { N = i };
+            }
+        }
+        finally
+        {
+            // However the stream ended: completed, failed, or disposed by the server mid-wait.
+            CountStopped.TrySetResult();
         }
     }
 

@@ -38,6 +38,45 @@ public sealed class ServiceApiTests(NatsServerFixture nats)
     }
 
     [Fact(Timeout = 20_000)]
+    public async Task Info_OnTheSharedSubject_TellsEachMeshItsSubjectPrefix()
+    {
+        await using var first = await MeshHarness.StartAsync(nats);
+        await using var second = await MeshHarness.StartAsync(nats);
+        var expected = new Dictionary<string, string> { [first.Server.InstanceId] = first.Prefix, [second.Server.InstanceId] = second.Prefix };
+        var inbox = first.ClientConnection.NewInbox();
+        await using var sub = await first.ClientConnection.SubscribeCoreAsync<byte[]>(inbox, cancellationToken: Timeout);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
+        wait.CancelAfter(TimeSpan.FromSeconds(5));
+
+        // $SRV subjects carry no prefix: every instance on the account answers, those of
+        // other tests too. Each names its prefix in its endpoint subjects.
+        await first.ClientConnection.PublishAsync("$SRV.INFO.meshtest", Array.Empty<byte>(), replyTo: inbox, cancellationToken: Timeout);
+        var found = new Dictionary<string, string>();
+        for (var i = 0; i < 10_000 && found.Count < expected.Count; i++)
+        {
+            var reply = await sub.Msgs.ReadAsync(wait.Token);
+            using var info = JsonDocument.Parse(reply.Data);
+            var id = info.RootElement.GetProperty("id").GetString()!;
+            if (!expected.ContainsKey(id))
+            {
+                continue;
+            }
+
+            var service = info.RootElement.GetProperty("metadata").GetProperty("proto_service").GetString();
+            var prefixes = info.RootElement.GetProperty("endpoints").EnumerateArray().Select(endpoint =>
+            {
+                var subject = endpoint.GetProperty("subject").GetString()!;
+                var suffix = $".{service}.{endpoint.GetProperty("name").GetString()}";
+                Assert.EndsWith(suffix, subject, StringComparison.Ordinal);
+                return subject[..^suffix.Length];
+            });
+            found[id] = Assert.Single(prefixes.Distinct());
+        }
+
+        Assert.Equal(expected.OrderBy(e => e.Key), found.OrderBy(e => e.Key));
+    }
+
+    [Fact(Timeout = 20_000)]
     public async Task Ping_AnswersForAllServicesAndByName()
     {
         await using var mesh = await MeshHarness.StartAsync(nats);
@@ -60,6 +99,7 @@ public sealed class ServiceApiTests(NatsServerFixture nats)
         using var stats = await RequestJsonAsync(mesh, $"$SRV.STATS.meshtest.{mesh.Server.InstanceId}");
 
         var echo = stats.RootElement.GetProperty("endpoints").EnumerateArray().Single(e => e.GetProperty("name").GetString() == "Echo");
+        Assert.Equal(mesh.SubjectOf("Echo"), echo.GetProperty("subject").GetString());
         Assert.Equal(3, echo.GetProperty("num_requests").GetInt64());
         Assert.Equal(1, echo.GetProperty("num_errors").GetInt64());
         Assert.Equal("5:no such quest", echo.GetProperty("last_error").GetString());

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using GameSystem.MeshTest.V1;
 using GameSystem.Testing;
@@ -42,6 +43,39 @@ public sealed class StreamingTests(NatsServerFixture nats)
         Assert.Equal([1, 2, 3], received);
         Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
         Assert.Equal("stopped after 3", error.Status.Detail);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_WhenTheHandlerFailsBeforeItsFirstMessage_FailsWithTheHandlersStatus()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var unused in mesh.Client.CountAsync(new CountRequest { Count = 3, FailCode = 5, FailMessage = "world 'w-9' has no clock" }, cancellationToken: Timeout))
+            {
+            }
+        });
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Equal("world 'w-9' has no clock", error.Status.Detail);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_GrantsCreditForMessagesTheCallerTook_NotForThoseWaitingInItsInbox()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamWindow = 4 });
+        await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 100 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+
+        // One taken, below the grant of floor(4 / 2) = 2: the server sends its window of four
+        // and holds the fifth, however long the four wait in the client.
+        Assert.True(await stream.MoveNextAsync());
+        await ProducedSettlesAtAsync(mesh, 5);
+
+        // Two taken: a grant of two releases the fifth and the sixth, and holds the seventh.
+        Assert.True(await stream.MoveNextAsync());
+        await ProducedSettlesAtAsync(mesh, 7);
+        Assert.Equal(2, stream.Current.N);
     }
 
     [Fact(Timeout = 20_000)]
@@ -92,7 +126,8 @@ public sealed class StreamingTests(NatsServerFixture nats)
         await mesh.ClientConnection.PublishAsync(mesh.SubjectOf("Count"), new CountRequest { Count = 1_000_000, DelayMs = 10 }.ToByteArray(),
             new NatsHeaders { ["Gs-Window"] = "1000000", ["Gs-Heartbeat"] = "100" }, inbox, cancellationToken: Timeout);
 
-        Assert.Equal("cancelled", await mesh.Service.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10), Timeout));
+        // The handler may be stopped in its delay or while its next message waits: either way it ends.
+        await mesh.Service.CountStopped.Task.WaitAsync(TimeSpan.FromSeconds(10), Timeout);
     }
 
     [Fact(Timeout = 20_000)]
@@ -208,5 +243,173 @@ public sealed class StreamingTests(NatsServerFixture nats)
         });
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Count_SendsHeartbeatsAtTheIntervalTheServerEchoes_NotItsOwn()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromSeconds(5) }, serve: false);
+        await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
+        var stream = mesh.Client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+        var first = stream.MoveNextAsync().AsTask();
+        using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
+        var alive = Task.CompletedTask;
+        try
+        {
+            // The client asks for 5 s; this server runs the stream at 300 ms, and keeps it alive.
+            var request = await server.OpenAsync(window: 64, heartbeatMs: 300, Timeout);
+            var opened = Stopwatch.GetTimestamp();
+            Assert.Equal("5000", request["Gs-Heartbeat"].ToString());
+            alive = HeartbeatToClientAsync(server, TimeSpan.FromMilliseconds(200), keepAlive.Token);
+
+            var heartbeats = new List<TimeSpan>();
+            for (var i = 0; i < 100 && Stopwatch.GetElapsedTime(opened) < TimeSpan.FromSeconds(2); i++)
+            {
+                if (await server.NextControlAsync(TimeSpan.FromMilliseconds(200), Timeout) is { } msg)
+                {
+                    Assert.Equal("heartbeat", msg.Headers?["Gs-Stream"].ToString());
+                    heartbeats.Add(Stopwatch.GetElapsedTime(opened));
+                }
+            }
+
+            Assert.True(heartbeats.Count >= 3, $"{heartbeats.Count} heartbeats in 2 s at H′ = 300 ms");
+            Assert.InRange(heartbeats[0], TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(1.5));
+        }
+        finally
+        {
+            // End the stream, so the enumerator is idle when it is disposed.
+            await keepAlive.CancelAsync();
+            await alive;
+            await server.SendAsync(new NatsHeaders { ["Gs-Stream"] = "end", ["Gs-Count"] = "0" }, Timeout);
+            await ((Task)first).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+            await stream.DisposeAsync();
+        }
+
+        Assert.False(await first);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Count_WhenTheServerFallsSilentAfterOpen_FailsAfterThreeEchoedIntervals()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromSeconds(5) }, serve: false);
+        await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
+        await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+        var first = stream.MoveNextAsync().AsTask();
+
+        await server.OpenAsync(window: 64, heartbeatMs: 300, Timeout);
+        var opened = Stopwatch.GetTimestamp();
+        var error = await Assert.ThrowsAsync<RpcException>(() => first);
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Equal("/gamesystem.meshtest.v1.ProbeService/Count: the server went silent (no message or heartbeat for 0.9 s).", error.Status.Detail);
+        Assert.InRange(Stopwatch.GetElapsedTime(opened), TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_AfterTheCallerBreaksOff_SendsCancelWithoutWaitingForTheEnd_ThenNoHeartbeatOrCredit()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromMilliseconds(200) }, serve: false);
+        await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
+        var stream = mesh.Client.CountAsync(new CountRequest { Count = 10 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+        var first = stream.MoveNextAsync().AsTask();
+        await server.OpenAsync(window: 2, heartbeatMs: 200, Timeout);
+        await server.SendAsync(new NatsHeaders { ["Gs-Seq"] = "1", ["Content-Type"] = "application/protobuf" }, Timeout, new CountResponse { N = 1 }.ToByteArray());
+        Assert.True(await first);
+
+        // Returns without waiting for an end: this server never sends one.
+        await stream.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5), Timeout);
+
+        var kinds = new List<string>();
+        for (var i = 0; i < 100 && !kinds.Contains("cancel"); i++)
+        {
+            var msg = await server.NextControlAsync(TimeSpan.FromSeconds(5), Timeout) ?? throw new InvalidOperationException("The client sent no cancel.");
+            kinds.Add(msg.Headers!["Gs-Stream"].ToString());
+        }
+
+        Assert.Contains("credit", kinds);
+        Assert.Null(await server.NextControlAsync(TimeSpan.FromSeconds(1), Timeout));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_WhenNoOpenArrives_FailsAfterThreeOfItsOwnIntervals()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromMilliseconds(300) }, serve: false);
+        await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
+        await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+        var sent = Stopwatch.GetTimestamp();
+        var first = stream.MoveNextAsync().AsTask();
+
+        // A server that takes the request and never answers it.
+        Assert.Equal("300", (await server.ReceiveRequestAsync(Timeout))["Gs-Heartbeat"].ToString());
+        var error = await Assert.ThrowsAsync<RpcException>(() => first);
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Equal("/gamesystem.meshtest.v1.ProbeService/Count: the server went silent (no message or heartbeat for 0.9 s).", error.Status.Detail);
+        Assert.InRange(Stopwatch.GetElapsedTime(sent), TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Count_WhenOpenEchoesANonDecimalHeartbeat_FailsInternal()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, serve: false);
+        await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
+        await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
+        var first = stream.MoveNextAsync().AsTask();
+
+        await server.OpenAsync("64", "soon", Timeout);
+        var error = await Assert.ThrowsAsync<RpcException>(() => first);
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.Equal("/gamesystem.meshtest.v1.ProbeService/Count: the server broke the stream protocol (Gs-Heartbeat is 'soon', not a number).", error.Status.Detail);
+    }
+
+    [Theory]
+    [InlineData(49, false)]
+    [InlineData(50, true)]
+    [InlineData(60_000, true)]
+    [InlineData(60_001, false)]
+    public async Task Client_AcceptsOnlyAStreamHeartbeatEveryServerRunsAsAsked(int milliseconds, bool accepted)
+    {
+        await using var connection = await nats.ConnectAsync();
+        var options = MeshClientOptions.Default with { StreamHeartbeat = TimeSpan.FromMilliseconds(milliseconds) };
+
+        var created = Record.Exception(() => new NatsMeshClient(connection, options));
+
+        if (accepted)
+        {
+            Assert.Null(created);
+        }
+        else
+        {
+            var refused = Assert.IsType<ArgumentOutOfRangeException>(created);
+            Assert.Contains("StreamHeartbeat must be between 50 ms and 60 s", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task HeartbeatToClientAsync(FakeStreamServer server, TimeSpan every, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(every);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await server.SendAsync(new NatsHeaders { ["Gs-Stream"] = "heartbeat" }, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task ProducedSettlesAtAsync(MeshHarness mesh, int expected)
+    {
+        for (var i = 0; i < 250 && Volatile.Read(ref mesh.Service.Produced) < expected; i++)
+        {
+            await Task.Delay(20, Timeout);
+        }
+
+        // Held there: nothing more is produced while the credit is spent.
+        await Task.Delay(500, Timeout);
+        Assert.Equal(expected, Volatile.Read(ref mesh.Service.Produced));
     }
 }

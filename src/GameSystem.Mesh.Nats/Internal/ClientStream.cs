@@ -28,6 +28,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
     private int _consumedSinceGrant;
     private bool _ended;
     private int _window;
+    private TimeSpan _heartbeat;
 
     public ClientStream(INatsConnection connection, MeshClientCall<TRequest, TResponse> call, string subject, MeshClientOptions options, CancellationToken cancellationToken)
     {
@@ -37,6 +38,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
         _subject = subject;
         _options = options;
         _window = options.StreamWindow;
+        _heartbeat = options.StreamHeartbeat;
         _lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.Options.CancellationToken);
         if (call.Options.Deadline is { } deadline && deadline != DateTime.MaxValue)
         {
@@ -127,10 +129,18 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
                 case WireHeaders.StreamOpen:
                     _control = Header(msg.Headers, WireHeaders.Control);
 
-                    // The server may have clamped what we asked for; its values rule.
+                    // The server may have clamped what we asked for; its values rule. A server
+                    // that drops us after three of its intervals must hear from us at its
+                    // interval, and it heartbeats at that interval, not at ours.
                     if (Header(msg.Headers, WireHeaders.Window) is { } window)
                     {
                         _window = (int)Math.Clamp(ReadNumber(window, WireHeaders.Window), 1, int.MaxValue);
+                    }
+
+                    if (Header(msg.Headers, WireHeaders.Heartbeat) is { } heartbeat)
+                    {
+                        // Bounded only so that three intervals stay a valid timer.
+                        _heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(ReadNumber(heartbeat, WireHeaders.Heartbeat), 1, int.MaxValue / 3));
                     }
 
                     _heartbeats ??= SendHeartbeatsAsync();
@@ -199,7 +209,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
     {
         // Three heartbeat intervals of silence mean the server is gone.
         using var silence = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-        silence.CancelAfter(_options.StreamHeartbeat * 3);
+        silence.CancelAfter(_heartbeat * 3);
         try
         {
             return await _inbox!.Msgs.ReadAsync(silence.Token).ConfigureAwait(false);
@@ -209,7 +219,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
             throw _lifetime.IsCancellationRequested
                 ? Cancelled()
                 : new RpcException(new Status(StatusCode.Unavailable,
-                    $"{_method.Path}: the server went silent (no message or heartbeat for {(_options.StreamHeartbeat * 3).TotalSeconds:0.#} s)."));
+                    $"{_method.Path}: the server went silent (no message or heartbeat for {(_heartbeat * 3).TotalSeconds:0.#} s)."));
         }
         catch (System.Threading.Channels.ChannelClosedException)
         {
@@ -240,7 +250,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
 
     private async Task SendHeartbeatsAsync()
     {
-        using var timer = new PeriodicTimer(_options.StreamHeartbeat);
+        using var timer = new PeriodicTimer(_heartbeat);
         var heartbeat = new NatsHeaders { [WireHeaders.Stream] = WireHeaders.StreamHeartbeat };
         try
         {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using Google.Protobuf;
 using Grpc.Core;
 
@@ -134,5 +133,5 @@ internal sealed class IncomingRequest : IThreadPoolWorkItem
     }
 
     private static int? ReadInt(ReadOnlySpan<byte> value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+        WireHeaders.TryParseDecimal(value, out var parsed) ? parsed : null;
 }

@@ -16,8 +16,6 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
     where TRequest : class, IMessage<TRequest>, new()
     where TResponse : class, IMessage<TResponse>, new()
 {
-    private static readonly TimeSpan MinHeartbeat = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan MaxHeartbeat = TimeSpan.FromMinutes(1);
     private readonly MeshMethod<TRequest, TResponse> _method;
     private readonly MeshServerStreamingHandler<TRequest, TResponse> _pipeline;
 
@@ -59,7 +57,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
             }
 
             var window = Math.Clamp(incoming.StreamWindow ?? 16, 1, WireHeaders.MaxStreamWindow);
-            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(incoming.StreamHeartbeatMs ?? 5000, MinHeartbeat.TotalMilliseconds, MaxHeartbeat.TotalMilliseconds));
+            var heartbeat = TimeSpan.FromMilliseconds(Math.Clamp(incoming.StreamHeartbeatMs ?? 5000, WireHeaders.MinStreamHeartbeat.TotalMilliseconds, WireHeaders.MaxStreamHeartbeat.TotalMilliseconds));
             (code, error) = await RunStreamAsync(runner, replyTo, request!, incoming.Deadline, incoming.Metadata, window, heartbeat).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -110,10 +108,13 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
                     switch (Header(message.Headers, WireHeaders.Stream))
                     {
                         case WireHeaders.StreamCredit:
-                            var granted = ReadInt(message.Headers, WireHeaders.Credit, 0);
-                            if (granted > 0)
+                            // Credit past what the semaphore counts is more than any stream
+                            // uses; over-granting must not end this loop, or the client's
+                            // cancels and heartbeats would go unheard.
+                            var granted = Math.Min(ReadInt(message.Headers, WireHeaders.Credit, 0), WireHeaders.MaxStreamWindow);
+                            if (granted > 0 && credit.CurrentCount <= int.MaxValue - granted)
                             {
-                                credit.Release(Math.Min(granted, WireHeaders.MaxStreamWindow));
+                                credit.Release(granted);
                             }
 
                             break;
@@ -243,7 +244,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
 
     private static int ReadInt(NatsHeaders? headers, string name, int fallback) =>
         headers is not null && headers.TryGetValue(name, out StringValues value)
-            && int.TryParse(value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+            && WireHeaders.TryParseDecimal(value.ToString().AsSpan(), out var parsed)
             ? parsed
             : fallback;
 }

@@ -33,6 +33,40 @@ internal static class WireHeaders
     // Largest stream window a server grants; the client's option is bounded by it.
     public const int MaxStreamWindow = 4096;
 
+    // Heartbeat intervals a server runs a stream at; the client's option is bounded by them.
+    public static readonly TimeSpan MinStreamHeartbeat = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan MaxStreamHeartbeat = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Reads a decimal header value: ASCII digits only, no sign, no spaces. Digits beyond
+    /// what an int holds saturate at <see cref="int.MaxValue"/>: the value is a valid
+    /// number the caller clamps to its range, not a malformed one that falls back to a default.
+    /// </summary>
+    public static bool TryParseDecimal<T>(ReadOnlySpan<T> text, out int value)
+        where T : System.Numerics.IBinaryInteger<T>
+    {
+        value = 0;
+        if (text.IsEmpty)
+        {
+            return false;
+        }
+
+        long parsed = 0;
+        foreach (var c in text)
+        {
+            var digit = int.CreateTruncating(c) - '0';
+            if (digit is < 0 or > 9)
+            {
+                return false;
+            }
+
+            parsed = Math.Min((parsed * 10) + digit, int.MaxValue);
+        }
+
+        value = (int)parsed;
+        return true;
+    }
+
     // Id of a unary call its caller may cancel; a cancel notice names it.
     public const string CallId = "Gs-Call-Id";
 
