@@ -1,3 +1,4 @@
+using GameSystem.Events;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +23,15 @@ internal sealed partial class MeshHostedService(
 {
     private readonly List<object> _implementations = [];
     private NatsMeshServer? _server;
+
+    /// <summary>
+    /// What a service gets besides DI's services: an <see cref="EventOutbox"/> named after it,
+    /// when its constructor takes one.
+    /// </summary>
+    internal static object[] ServiceArguments(Type implementation, string serviceName, TimeProvider? time) =>
+        implementation.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(EventOutbox)))
+            ? [new EventOutbox(serviceName, time)]
+            : [];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -53,7 +63,7 @@ internal sealed partial class MeshHostedService(
             MeshServiceDefinition definition;
             if (service.Implementation is { } type)
             {
-                var implementation = ActivatorUtilities.CreateInstance(services, type);
+                var implementation = ActivatorUtilities.CreateInstance(services, type, ServiceArguments(type, service.Info.Name, services.GetService<TimeProvider>()));
                 _implementations.Add(implementation);
                 definition = service.Info.Bind(implementation);
             }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using GameSystem.Events;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
 using GameSystem.State;
@@ -47,7 +48,7 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
 
         await using var provider = services.BuildServiceProvider();
         server.AddService(implemented
-            ? info.Bind(ActivatorUtilities.CreateInstance(provider, implementation!))
+            ? info.Bind(ActivatorUtilities.CreateInstance(provider, implementation!, OutboxArguments(implementation!, info.Name)))
             : MeshServiceDefinition.Unimplemented(info.Descriptor));
         await server.StartAsync(Timeout);
         var client = info.CreateClient(invoker);
@@ -78,6 +79,12 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
             }
         }
     }
+
+    // As the host does: a service whose constructor takes an EventOutbox gets one named after it.
+    private static object[] OutboxArguments(Type implementation, string serviceName) =>
+        implementation.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(EventOutbox)))
+            ? [new EventOutbox(serviceName)]
+            : [];
 
     private static async Task InvokeAsync(MethodInfo call, object client, IMessage request, bool streaming)
     {

@@ -2,6 +2,7 @@ using GameSystem.Common.V1;
 using GameSystem.LanguageSystem.V1;
 using GameSystem.Mesh;
 using GameSystem.Services.LanguageSystem.Internal;
+using GameSystem.State;
 using Google.Protobuf.Collections;
 using Grpc.Core;
 
@@ -18,7 +19,7 @@ public sealed partial class LanguageSystemService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var tag = CanonicalTag(request.Locale, "locale", allowDefault: true);
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
+        var registry = await ReadLocaleAsync(tag, context.CancellationToken).ConfigureAwait(false);
         var cldr = CldrPluralRules.Embedded;
         var rules = cldr.For(registry.RulesLanguageOf(tag), request.Ordinal);
         var response = new GetPluralRulesResponse { RulesLanguage = rules.Language, CldrVersion = cldr.CldrVersion };
@@ -40,7 +41,7 @@ public sealed partial class LanguageSystemService
         var tag = CanonicalTag(request.Locale, "locale", allowDefault: true);
         var count = MessageFormatter.ReadCount(request.HasCount, request.Count, request.HasDecimalCount, request.DecimalCount)
             ?? throw Errors.InvalidArgument("A number is required: set count (an integer) or decimal_count (e.g. '1.50').");
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
+        var registry = await ReadLocaleAsync(tag, context.CancellationToken).ConfigureAwait(false);
         var rules = CldrPluralRules.Embedded.For(registry.RulesLanguageOf(tag), request.Ordinal);
         return new SelectPluralCategoryResponse { Category = rules.Select(count.Operands), RulesLanguage = rules.Language };
     }
@@ -52,9 +53,8 @@ public sealed partial class LanguageSystemService
         ArgumentNullException.ThrowIfNull(context);
         var tag = CanonicalTag(request.Locale, "locale", allowDefault: true);
         ValidatePolicy(request.MissingArgumentPolicy);
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
-        var lookup = new Lookup(this, registry, request.MissingArgumentPolicy, request.FallbackToKey, context.CancellationToken);
         var count = MessageFormatter.ReadCount(request.HasCount, request.Count, request.HasDecimalCount, request.DecimalCount);
+        var lookup = new Lookup(this, new LocaleRegistry(), request.MissingArgumentPolicy, request.FallbackToKey, context.CancellationToken);
         var result = await lookup.LocalizeAsync(request.Key, tag, count, request.Args, request.SpeechStyleId, request.HasStyleSeed ? request.StyleSeed : null).ConfigureAwait(false);
         return new LocalizeResponse { Result = result };
     }
@@ -67,8 +67,22 @@ public sealed partial class LanguageSystemService
         var tag = CanonicalTag(request.Locale, "locale", allowDefault: true);
         Errors.Require(request.Items.Count is > 0 and <= MaxBatchItems, $"items must hold 1-{MaxBatchItems} lookups; got {request.Items.Count}.");
         ValidatePolicy(request.MissingArgumentPolicy);
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
-        var lookup = new Lookup(this, registry, request.MissingArgumentPolicy, request.FallbackToKey, context.CancellationToken);
+        var lookup = new Lookup(this, new LocaleRegistry(), request.MissingArgumentPolicy, request.FallbackToKey, context.CancellationToken);
+
+        // Every chain and every entry the items may need, read in two or three round trips for
+        // the whole batch rather than some per item; an item whose input is bad is left out
+        // here and fails on its own below.
+        var wanted = new List<(string Key, string Tag)>(request.Items.Count);
+        foreach (var item in request.Items)
+        {
+            var itemTag = item.Locale.Length == 0 ? tag : LocaleTags.Canonicalize(item.Locale, out _);
+            if (itemTag is not null && item.Key.Length <= MaxKeyLength && KeyPattern().IsMatch(item.Key))
+            {
+                wanted.Add((item.Key, itemTag));
+            }
+        }
+
+        await lookup.PrefetchAsync(wanted).ConfigureAwait(false);
         var response = new BatchLocalizeResponse();
         for (var i = 0; i < request.Items.Count; i++)
         {
@@ -103,7 +117,7 @@ public sealed partial class LanguageSystemService
         var (_, problem) = MessageFormatter.Validate(text, plural, maxLength: 0);
         Errors.Require(problem is null, $"The template is malformed: {problem}.");
         var count = MessageFormatter.ReadCount(request.HasCount, request.Count, request.HasDecimalCount, request.DecimalCount);
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
+        var registry = await ReadLocaleAsync(tag, context.CancellationToken).ConfigureAwait(false);
         var formatted = MessageFormatter.Format(text, plural, count, request.Args, registry.RulesLanguageOf(tag), request.MissingArgumentPolicy);
         var response = new FormatTextResponse { Text = formatted.Text, PluralCategory = formatted.Category };
         response.MissingArguments.AddRange(formatted.MissingArguments);
@@ -114,23 +128,41 @@ public sealed partial class LanguageSystemService
         Errors.Require(System.Enum.IsDefined(policy), $"missing_argument_policy {(int)policy} is not a MissingArgumentPolicy.");
 
     /// <summary>
-    /// The lookups of one Localize or BatchLocalize call: one registry snapshot, and each
-    /// speech style read once however many items use it.
+    /// The lookups of one Localize or BatchLocalize call: the locales their chains walk through
+    /// read once, each chain's entries for a key in one read, and each speech style read once
+    /// however many items use it.
     /// </summary>
     private sealed class Lookup(
         LanguageSystemService service, LocaleRegistry registry, MissingArgumentPolicy policy, bool fallbackToKey, CancellationToken cancellationToken)
     {
         private readonly Dictionary<string, SpeechStyle> _styles = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Locale, string Key), StringEntry?> _entries = [];
+
+        /// <summary>Reads the chains of every lookup, then every entry they may find, all at once.</summary>
+        public async ValueTask PrefetchAsync(IReadOnlyCollection<(string Key, string Tag)> lookups)
+        {
+            await service.LoadChainsAsync(registry, [.. lookups.Select(l => l.Tag).Distinct(StringComparer.Ordinal)], null, cancellationToken).ConfigureAwait(false);
+            var wanted = lookups.SelectMany(l => registry.SearchedChain(l.Tag).Select(step => (Locale: step, l.Key))).Distinct().Where(w => !_entries.ContainsKey(w)).ToList();
+            foreach (var batch in wanted.Chunk(StateKeys.MaxPageSize))
+            {
+                var read = await service.ReadEntriesAsync([.. batch.Select(w => StoreKeys.Entry(w.Locale, w.Key))], cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    _entries[batch[i]] = read[i];
+                }
+            }
+        }
 
         public async ValueTask<LocalizedString> LocalizeAsync(
             string key, string tag, PluralCount? count, MapField<string, TypedValue> args, string styleId, long? seed)
         {
             ValidateKey(key, "key");
+            await PrefetchAsync([(key, tag)]).ConfigureAwait(false);
             var chain = registry.Chain(tag);
             StringEntry? entry = null;
             foreach (var step in chain.Where(s => s.Searched))
             {
-                entry = await service.ReadEntryAsync(step.Locale, key, cancellationToken).ConfigureAwait(false);
+                entry = _entries[(step.Locale, key)];
                 if (entry is not null)
                 {
                     break;

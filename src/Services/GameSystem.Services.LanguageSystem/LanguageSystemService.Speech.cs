@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using GameSystem.LanguageSystem.V1;
 using GameSystem.Services.LanguageSystem.Internal;
+using GameSystem.State;
 using Google.Protobuf;
 using Grpc.Core;
 
@@ -25,19 +26,38 @@ public sealed partial class LanguageSystemService
         ValidateStyleId(request.Style!.StyleId, "style.style_id");
         var style = NormalizeStyle(request.Style);
         var cancellationToken = context.CancellationToken;
-        return await _requests.RunAsync("CreateSpeechStyle", request.RequestId, request, CreateSpeechStyleResponse.Parser, async () =>
+        var claim = new RequestClaim(StoreKeys.StyleRequest("CreateSpeechStyle", request.RequestId), "CreateSpeechStyle", request.RequestId, request);
+        var key = StoreKeys.Style(style.StyleId);
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            style.CreateTime = style.UpdateTime = Now();
-            var result = await _store.SetAsync(StoreKeys.Style(style.StyleId), style.ToByteArray(), expectedVersion: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
+            var read = await _store.GetManyAsync([claim.Key, StoreKeys.StylesRevision, key], cancellationToken).ConfigureAwait(false);
+            if (claim.AnswerOf(read[0], CreateSpeechStyleResponse.Parser) is { } answer)
+            {
+                return answer;
+            }
+
+            if (read[2] is not null)
             {
                 throw Errors.AlreadyExists($"Speech style '{style.StyleId}' already exists; use UpdateSpeechStyle to change it or choose another style_id.");
             }
 
-            style.Version = result.Version;
-            LogStyleChanged(_logger, style.StyleId, "created", style.Version);
-            return new CreateSpeechStyleResponse { Style = style };
-        }, cancellationToken).ConfigureAwait(false);
+            var created = style.Clone();
+            created.CreateTime = created.UpdateTime = Now();
+            created.Version = 1;
+            var transaction = StylesChange(read[1], out var revision)
+                .Set(key, new StyleRecord { Style = created }.ToByteArray(), expectedVersion: 0)
+                .IndexAdd(StoreKeys.StyleIds, created.StyleId);
+            var response = new CreateSpeechStyleResponse { Style = created };
+            claim.Record(transaction, response);
+            _outbox.Publish(transaction, ChangeEvents.SpeechStyleChanged(created.StyleId, ChangeType.Created, created.Version, revision, created.UpdateTime));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogStyleChanged(_logger, created.StyleId, "created", created.Version);
+                return response;
+            }
+        }
+
+        throw Errors.Contended("The speech styles");
     }
 
     /// <inheritdoc/>
@@ -57,18 +77,18 @@ public sealed partial class LanguageSystemService
         var after = PageTokens.Decode(request.PageToken, "ListSpeechStyles", 1)?[0];
         var locale = request.Locale.Length == 0 ? "" : CanonicalTag(request.Locale, "locale", allowDefault: true);
         Errors.Require(System.Enum.IsDefined(request.Register), $"register {(int)request.Register} is not a SpeechRegister.");
-        var styles = await ReadAllAsync(StoreKeys.StylesPrefix, SpeechStyle.Parser, (s, version) => s.Version = version, context.CancellationToken).ConfigureAwait(false);
-        var (page, next) = PageTokens.Take(
-            styles
-                .Where(s => (locale.Length == 0 || s.Locale == locale)
-                    && (request.Dialect.Length == 0 || s.Dialect == request.Dialect)
-                    && (request.Register == SpeechRegister.Unspecified || s.Register == request.Register)
-                    && (after is null || string.CompareOrdinal(s.StyleId, after) > 0))
-                .OrderBy(s => s.StyleId, StringComparer.Ordinal),
+        var merge = new IndexMerge(_store, [StoreKeys.StyleIds], prefix: null, after is null ? null : (after, 0), pageSize + 1, distinct: false);
+        var page = await IndexPages.ReadAsync(
+            merge,
             pageSize,
-            s => PageTokens.Encode(s.StyleId));
-        var response = new ListSpeechStylesResponse { NextPageToken = next };
-        response.Styles.AddRange(page);
+            filtered: locale.Length > 0 || request.Dialect.Length > 0 || request.Register != SpeechRegister.Unspecified,
+            (chunk, ct) => ReadStylesAsync([.. chunk.Select(c => StoreKeys.Style(c.Member))], ct),
+            s => (locale.Length == 0 || s.Locale == locale)
+                && (request.Dialect.Length == 0 || s.Dialect == request.Dialect)
+                && (request.Register == SpeechRegister.Unspecified || s.Register == request.Register),
+            context.CancellationToken).ConfigureAwait(false);
+        var response = new ListSpeechStylesResponse { NextPageToken = page.ResumeAfter is { } last ? PageTokens.Encode(last.Member) : "" };
+        response.Styles.AddRange(page.Items);
         return response;
     }
 
@@ -82,29 +102,32 @@ public sealed partial class LanguageSystemService
         var paths = MaskPaths(request.UpdateMask, StyleUpdatePaths, emptyMeansAll: false);
         var key = StoreKeys.Style(request.Style.StyleId);
         var cancellationToken = context.CancellationToken;
-        while (true)
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var stored = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false) ?? throw StyleNotFound(request.Style.StyleId);
-            Errors.CheckVersion($"Speech style '{request.Style.StyleId}'", request.ExpectedVersion, stored.Version);
-            var current = SpeechStyle.Parser.ParseFrom(stored.Value.Span);
+            var read = await _store.GetManyAsync([StoreKeys.StylesRevision, key], cancellationToken).ConfigureAwait(false);
+            var current = StyleOf(read[1]) ?? throw StyleNotFound(request.Style.StyleId);
+            Errors.CheckVersion($"Speech style '{request.Style.StyleId}'", request.ExpectedVersion, current.Version);
             var next = NormalizeStyle(MergeStyle(current, request.Style, paths));
             next.CreateTime = current.CreateTime;
             next.UpdateTime = current.UpdateTime;
+            next.Version = current.Version;
             if (next.Equals(current))
             {
-                current.Version = stored.Version;
                 return new UpdateSpeechStyleResponse { Style = current };
             }
 
             next.UpdateTime = Now();
-            var result = await _store.SetAsync(key, next.ToByteArray(), stored.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
+            next.Version = current.Version + 1;
+            var transaction = StylesChange(read[0], out var revision).Set(key, new StyleRecord { Style = next }.ToByteArray(), read[1]!.Version);
+            _outbox.Publish(transaction, ChangeEvents.SpeechStyleChanged(next.StyleId, ChangeType.Updated, next.Version, revision, next.UpdateTime));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
             {
-                next.Version = result.Version;
                 LogStyleChanged(_logger, next.StyleId, "updated", next.Version);
                 return new UpdateSpeechStyleResponse { Style = next };
             }
         }
+
+        throw Errors.Contended("The speech styles");
     }
 
     /// <inheritdoc/>
@@ -113,10 +136,25 @@ public sealed partial class LanguageSystemService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         ValidateStyleId(request.StyleId, "style_id");
-        var deletedVersion = await DeleteAtVersionAsync(
-            StoreKeys.Style(request.StyleId), $"Speech style '{request.StyleId}'", request.ExpectedVersion, () => StyleNotFound(request.StyleId), context.CancellationToken).ConfigureAwait(false);
-        LogStyleChanged(_logger, request.StyleId, "deleted", deletedVersion);
-        return new DeleteSpeechStyleResponse();
+        var key = StoreKeys.Style(request.StyleId);
+        var cancellationToken = context.CancellationToken;
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        {
+            var read = await _store.GetManyAsync([StoreKeys.StylesRevision, key], cancellationToken).ConfigureAwait(false);
+            var current = StyleOf(read[1]) ?? throw StyleNotFound(request.StyleId);
+            Errors.CheckVersion($"Speech style '{request.StyleId}'", request.ExpectedVersion, current.Version);
+            var transaction = StylesChange(read[0], out var revision)
+                .Delete(key, read[1]!.Version)
+                .IndexRemove(StoreKeys.StyleIds, request.StyleId);
+            _outbox.Publish(transaction, ChangeEvents.SpeechStyleChanged(request.StyleId, ChangeType.Deleted, current.Version, revision, Now()));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogStyleChanged(_logger, request.StyleId, "deleted", current.Version);
+                return new DeleteSpeechStyleResponse();
+            }
+        }
+
+        throw Errors.Contended("The speech styles");
     }
 
     /// <inheritdoc/>
@@ -131,7 +169,7 @@ public sealed partial class LanguageSystemService
         var intensity = request.HasIntensity ? request.Intensity : style.HasDefaultIntensity ? style.DefaultIntensity : 1.0;
         var seed = request.HasSeed ? request.Seed : SeededRandom.SeedOf(style.StyleId, request.Text);
         var response = new ApplySpeechStyleResponse { StyleId = style.StyleId, StyleVersion = style.Version, Intensity = intensity, Seed = seed, Text = request.Text };
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
+        var registry = await ReadChainsAsync([locale], context.CancellationToken).ConfigureAwait(false);
         if (!StyleApplies(style, locale, registry, out var reason))
         {
             response.Skipped = true;
@@ -167,10 +205,25 @@ public sealed partial class LanguageSystemService
     private async ValueTask<SpeechStyle> ReadStyleAsync(string styleId, string field, CancellationToken cancellationToken)
     {
         ValidateStyleId(styleId, field);
-        var stored = await _store.GetAsync(StoreKeys.Style(styleId), cancellationToken).ConfigureAwait(false) ?? throw StyleNotFound(styleId);
-        var style = SpeechStyle.Parser.ParseFrom(stored.Value.Span);
-        style.Version = stored.Version;
-        return style;
+        return StyleOf(await _store.GetAsync(StoreKeys.Style(styleId), cancellationToken).ConfigureAwait(false)) ?? throw StyleNotFound(styleId);
+    }
+
+    private async ValueTask<IReadOnlyList<SpeechStyle?>> ReadStylesAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var read = await _store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
+        return [.. read.Select(StyleOf)];
+    }
+
+    private static SpeechStyle? StyleOf(StateEntry? stored) => stored is null ? null : StyleRecord.Parser.ParseFrom(stored.Value.Span).Style;
+
+    /// <summary>
+    /// A transaction of the speech styles: requires the styles' revision read and moves it on,
+    /// giving the change a number its event id never repeats.
+    /// </summary>
+    private static StateTransaction StylesChange(StateEntry? revisionRead, out long revision)
+    {
+        revision = RevisionAfter(revisionRead);
+        return new StateTransaction().Require(StoreKeys.StylesRevision, revisionRead?.Version ?? 0).Increment(StoreKeys.StylesRevision);
     }
 
     /// <summary>A style as stored: checked, locale canonical, output-only fields cleared. INVALID_ARGUMENT naming the field otherwise.</summary>

@@ -17,6 +17,12 @@ public sealed partial class LanguageSystemService
     private const int MaxDescriptionLength = 2000;
     private const int MaxTags = 32;
     private const int MaxImportEntries = 1000;
+
+    /// <summary>
+    /// The largest import request: its entries, their bookkeeping, its answer and its event then
+    /// stay well inside the one transaction the store allows (<see cref="StateKeys.MaxTransactionBytes"/>).
+    /// </summary>
+    private const int MaxImportBytes = StateKeys.MaxTransactionBytes / 2;
     private static readonly string[] EntryUpdatePaths = ["text", "plural", "description", "tags", "max_length"];
 
     /// <inheritdoc/>
@@ -29,20 +35,42 @@ public sealed partial class LanguageSystemService
         var locale = CanonicalTag(request.Entry!.Locale, "entry.locale", allowDefault: true);
         var entry = NormalizeEntry(request.Entry, locale, "entry");
         var cancellationToken = context.CancellationToken;
-        await RequireRegisteredAsync(locale, cancellationToken).ConfigureAwait(false);
-        return await _requests.RunAsync("CreateStringEntry", request.RequestId, request, CreateStringEntryResponse.Parser, async () =>
+        var claim = new RequestClaim(StoreKeys.TableRequest(locale, "CreateStringEntry", request.RequestId), "CreateStringEntry", request.RequestId, request);
+        var key = StoreKeys.Entry(locale, entry.Key);
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            Stamp(entry, context, created: true);
-            var result = await _store.SetAsync(StoreKeys.Entry(locale, entry.Key), entry.ToByteArray(), expectedVersion: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
+            var read = await _store.GetManyAsync([claim.Key, StoreKeys.Locale(locale), StoreKeys.Table(locale), key], cancellationToken).ConfigureAwait(false);
+            if (claim.AnswerOf(read[0], CreateStringEntryResponse.Parser) is { } answer)
+            {
+                return answer;
+            }
+
+            if (Writable(locale, read[1], read[2]) is not { } table)
+            {
+                continue;
+            }
+
+            if (read[3] is not null)
             {
                 throw Errors.AlreadyExists($"Key '{entry.Key}' already exists in the '{locale}' table; use UpdateStringEntry to change it.");
             }
 
-            await TableChangedAsync(locale, "created", 1, entriesCreated: 1, cancellationToken).ConfigureAwait(false);
-            entry.Version = result.Version;
-            return new CreateStringEntryResponse { Entry = entry };
-        }, cancellationToken).ConfigureAwait(false);
+            var created = entry.Clone();
+            Stamp(created, context, previous: null);
+            var transaction = table.Change(entriesAdded: 1, out var revision)
+                .Set(key, new EntryRecord { Entry = created }.ToByteArray(), expectedVersion: 0)
+                .IndexAdd(StoreKeys.Keys(locale), created.Key);
+            var response = new CreateStringEntryResponse { Entry = created };
+            claim.Record(transaction, response);
+            _outbox.Publish(transaction, ChangeEvents.StringTableChanged(locale, [created.Key], ChangeType.Created, revision, created.UpdateTime));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogTableChanged(_logger, locale, "created", 1, revision);
+                return response;
+            }
+        }
+
+        throw Errors.Contended($"The '{locale}' table");
     }
 
     /// <inheritdoc/>
@@ -52,9 +80,8 @@ public sealed partial class LanguageSystemService
         ArgumentNullException.ThrowIfNull(context);
         var locale = CanonicalTag(request.Locale, "locale", allowDefault: true);
         ValidateKey(request.Key, "key");
-        var entry = await ReadEntryAsync(locale, request.Key, context.CancellationToken).ConfigureAwait(false)
-            ?? throw EntryNotFound(locale, request.Key);
-        return new GetStringEntryResponse { Entry = entry };
+        var stored = await _store.GetAsync(StoreKeys.Entry(locale, request.Key), context.CancellationToken).ConfigureAwait(false);
+        return new GetStringEntryResponse { Entry = EntryOf(stored) ?? throw EntryNotFound(locale, request.Key) };
     }
 
     /// <inheritdoc/>
@@ -68,23 +95,38 @@ public sealed partial class LanguageSystemService
         var after = PageTokens.Decode(request.PageToken, "ListStringEntries", 2);
         Errors.Require(KeyPrefixPattern().IsMatch(request.KeyPrefix), $"key_prefix may only hold the characters of keys, [a-z0-9_.-]; got '{request.KeyPrefix}'.");
         var cancellationToken = context.CancellationToken;
-        if (!all)
+        List<string> tables;
+        if (all)
         {
-            await RequireRegisteredAsync(locale, cancellationToken).ConfigureAwait(false);
+            tables = await RegisteredTagsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            if (locale != LocaleTags.Default && await _store.GetAsync(StoreKeys.Locale(locale), cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw LocaleNotFound(locale);
+            }
+
+            tables = [locale];
         }
 
-        var prefix = all ? StoreKeys.EntriesPrefix : StoreKeys.TablePrefix(locale) + request.KeyPrefix;
+        // Every table's key index in one ordered walk: by key, then by locale (the tables' order).
+        (string, int)? position = after is null ? null : (after[0], tables.Count(t => string.CompareOrdinal(t, after[1]) <= 0) - 1);
+        var merge = new IndexMerge(_store, [.. tables.Select(StoreKeys.Keys)], request.KeyPrefix, position, pageSize + 1, distinct: false);
         var updatedAfter = request.UpdatedAfter?.ToDateTimeOffset();
-        var entries = (await ReadEntriesAsync(prefix, cancellationToken).ConfigureAwait(false))
-            .Where(e => e.Key.StartsWith(request.KeyPrefix, StringComparison.Ordinal)
-                && (request.Tag.Length == 0 || e.Tags.Contains(request.Tag))
-                && (updatedAfter is null || e.UpdateTime.ToDateTimeOffset() > updatedAfter))
-            .OrderBy(e => e.Key, StringComparer.Ordinal)
-            .ThenBy(e => e.Locale, StringComparer.Ordinal)
-            .Where(e => after is null || ComparePosition(e, after[0], after[1]) > 0);
-        var (page, next) = PageTokens.Take(entries, pageSize, e => PageTokens.Encode(e.Key, e.Locale));
-        var response = new ListStringEntriesResponse { NextPageToken = next };
-        response.Entries.AddRange(page);
+        var filtered = request.Tag.Length > 0 || updatedAfter is not null;
+        var page = await IndexPages.ReadAsync(
+            merge,
+            pageSize,
+            filtered,
+            (chunk, ct) => ReadEntriesAsync([.. chunk.Select(c => StoreKeys.Entry(tables[c.Source], c.Member))], ct),
+            e => (request.Tag.Length == 0 || e.Tags.Contains(request.Tag)) && (updatedAfter is null || e.UpdateTime.ToDateTimeOffset() > updatedAfter),
+            cancellationToken).ConfigureAwait(false);
+        var response = new ListStringEntriesResponse
+        {
+            NextPageToken = page.ResumeAfter is { } last ? PageTokens.Encode(last.Member, tables[last.Source]) : "",
+        };
+        response.Entries.AddRange(page.Items);
         return response;
     }
 
@@ -106,47 +148,45 @@ public sealed partial class LanguageSystemService
         Errors.Require(!paths.Contains("text") || request.Entry.ValueCase == StringEntry.ValueOneofCase.Text, "update_mask names text, so entry.text must be set.");
         Errors.Require(!paths.Contains("plural") || request.Entry.ValueCase == StringEntry.ValueOneofCase.Plural, "update_mask names plural, so entry.plural must be set.");
         var cancellationToken = context.CancellationToken;
-        await RequireRegisteredAsync(locale, cancellationToken).ConfigureAwait(false);
         var key = StoreKeys.Entry(locale, request.Entry.Key);
-        while (true)
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var stored = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            StringEntry? current = null;
-            if (stored is null)
-            {
-                if (!request.AllowMissing)
-                {
-                    throw EntryNotFound(locale, request.Entry.Key);
-                }
-
-                Errors.CheckVersion($"Entry '{request.Entry.Key}' of '{locale}'", request.ExpectedVersion, 0);
-            }
-            else
-            {
-                current = StringEntry.Parser.ParseFrom(stored.Value.Span);
-                Errors.CheckVersion($"Entry '{request.Entry.Key}' of '{locale}'", request.ExpectedVersion, stored.Version);
-            }
-
-            var merged = Merge(current ?? new StringEntry { Locale = locale, Key = request.Entry.Key }, request.Entry, paths);
-            var next = NormalizeEntry(merged, locale, "entry");
-            if (current is not null && SameContent(current, next))
-            {
-                current.Version = stored!.Version;
-                return new UpdateStringEntryResponse { Entry = current };
-            }
-
-            next.CreateTime = current?.CreateTime;
-            Stamp(next, context, created: current is null);
-            var result = await _store.SetAsync(key, next.ToByteArray(), stored?.Version ?? 0, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
+            var read = await _store.GetManyAsync([StoreKeys.Locale(locale), StoreKeys.Table(locale), key], cancellationToken).ConfigureAwait(false);
+            if (Writable(locale, read[0], read[1]) is not { } table)
             {
                 continue;
             }
 
-            await TableChangedAsync(locale, current is null ? "created" : "updated", 1, entriesCreated: current is null ? 1 : 0, cancellationToken).ConfigureAwait(false);
-            next.Version = result.Version;
-            return new UpdateStringEntryResponse { Entry = next, Created = current is null };
+            var current = EntryOf(read[2]);
+            if (current is null && !request.AllowMissing)
+            {
+                throw EntryNotFound(locale, request.Entry.Key);
+            }
+
+            Errors.CheckVersion($"Entry '{request.Entry.Key}' of '{locale}'", request.ExpectedVersion, current?.Version ?? 0);
+            var next = NormalizeEntry(Merge(current ?? new StringEntry { Locale = locale, Key = request.Entry.Key }, request.Entry, paths), locale, "entry");
+            if (current is not null && SameContent(current, next))
+            {
+                return new UpdateStringEntryResponse { Entry = current };
+            }
+
+            Stamp(next, context, current);
+            var transaction = table.Change(entriesAdded: current is null ? 1 : 0, out var revision)
+                .Set(key, new EntryRecord { Entry = next }.ToByteArray(), read[2]?.Version ?? 0);
+            if (current is null)
+            {
+                transaction.IndexAdd(StoreKeys.Keys(locale), next.Key);
+            }
+
+            _outbox.Publish(transaction, ChangeEvents.StringTableChanged(locale, [next.Key], current is null ? ChangeType.Created : ChangeType.Updated, revision, next.UpdateTime));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogTableChanged(_logger, locale, current is null ? "created" : "updated", 1, revision);
+                return new UpdateStringEntryResponse { Entry = next, Created = current is null };
+            }
         }
+
+        throw Errors.Contended($"The '{locale}' table");
     }
 
     /// <inheritdoc/>
@@ -157,9 +197,29 @@ public sealed partial class LanguageSystemService
         var locale = CanonicalTag(request.Locale, "locale", allowDefault: true);
         ValidateKey(request.Key, "key");
         var cancellationToken = context.CancellationToken;
-        await DeleteAtVersionAsync(StoreKeys.Entry(locale, request.Key), $"Entry '{request.Key}' of '{locale}'", request.ExpectedVersion, () => EntryNotFound(locale, request.Key), cancellationToken).ConfigureAwait(false);
-        await TableChangedAsync(locale, "deleted", 1, entriesCreated: -1, cancellationToken).ConfigureAwait(false);
-        return new DeleteStringEntryResponse();
+        var key = StoreKeys.Entry(locale, request.Key);
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        {
+            var read = await _store.GetManyAsync([StoreKeys.Locale(locale), StoreKeys.Table(locale), key], cancellationToken).ConfigureAwait(false);
+            var current = EntryOf(read[2]) ?? throw EntryNotFound(locale, request.Key);
+            Errors.CheckVersion($"Entry '{request.Key}' of '{locale}'", request.ExpectedVersion, current.Version);
+            if (Writable(locale, read[0], read[1]) is not { } table)
+            {
+                continue;
+            }
+
+            var transaction = table.Change(entriesAdded: -1, out var revision)
+                .Delete(key, read[2]!.Version)
+                .IndexRemove(StoreKeys.Keys(locale), request.Key);
+            _outbox.Publish(transaction, ChangeEvents.StringTableChanged(locale, [request.Key], ChangeType.Deleted, revision, Now()));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogTableChanged(_logger, locale, "deleted", 1, revision);
+                return new DeleteStringEntryResponse();
+            }
+        }
+
+        throw Errors.Contended($"The '{locale}' table");
     }
 
     /// <inheritdoc/>
@@ -171,6 +231,7 @@ public sealed partial class LanguageSystemService
         var locale = CanonicalTag(request.Locale, "locale", allowDefault: true);
         Errors.Require(request.Entries.Count is > 0 and <= MaxImportEntries, $"entries must hold 1-{MaxImportEntries} entries; got {request.Entries.Count}.");
         Errors.Require(System.Enum.IsDefined(request.Mode), $"mode {(int)request.Mode} is not an ImportMode.");
+        Errors.Require(request.CalculateSize() <= MaxImportBytes, $"entries carry {request.CalculateSize()} bytes; an import is at most {MaxImportBytes} bytes (one store transaction): split it into several imports.");
 
         // Every entry is checked before anything is written: an import is all or nothing.
         var entries = new List<StringEntry>(request.Entries.Count);
@@ -201,24 +262,79 @@ public sealed partial class LanguageSystemService
         }
 
         var cancellationToken = context.CancellationToken;
-        await RequireRegisteredAsync(locale, cancellationToken).ConfigureAwait(false);
-        return await _requests.RunAsync("ImportStringEntries", request.RequestId, request, ImportStringEntriesResponse.Parser, async () =>
+        var claim = new RequestClaim(StoreKeys.TableRequest(locale, "ImportStringEntries", request.RequestId), "ImportStringEntries", request.RequestId, request);
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var response = new ImportStringEntriesResponse();
-            int created = 0, changed = 0;
-            foreach (var entry in entries)
+            var read = await _store.GetManyAsync([claim.Key, StoreKeys.Locale(locale), StoreKeys.Table(locale), .. entries.Select(e => StoreKeys.Entry(locale, e.Key))], cancellationToken).ConfigureAwait(false);
+            if (claim.AnswerOf(read[0], ImportStringEntriesResponse.Parser) is { } answer)
             {
-                var result = await ImportOneAsync(locale, entry, request.Mode, context, cancellationToken).ConfigureAwait(false);
-                created += result.Outcome == ImportOutcome.Created ? 1 : 0;
-                changed += result.Outcome is ImportOutcome.Created or ImportOutcome.Updated ? 1 : 0;
-                response.Results.Add(result);
+                return answer;
             }
 
-            response.TableRevision = changed > 0
-                ? await TableChangedAsync(locale, "imported", changed, created, cancellationToken).ConfigureAwait(false)
-                : await ReadCounterAsync(StoreKeys.Revision(locale), cancellationToken).ConfigureAwait(false);
-            return response;
-        }, cancellationToken).ConfigureAwait(false);
+            if (Writable(locale, read[1], read[2]) is not { } table)
+            {
+                continue;
+            }
+
+            // One transaction for the whole import: each changed entry (checked at the version
+            // read), the key index, the count and revision, the request id and the event.
+            var response = new ImportStringEntriesResponse();
+            var writes = new List<(string Key, StringEntry Entry, long Version, bool Created)>();
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var stored = read[i + 3];
+                var current = EntryOf(stored);
+                if (current is not null && (request.Mode == ImportMode.KeepExisting || SameContent(current, entries[i])))
+                {
+                    var outcome = request.Mode == ImportMode.KeepExisting ? ImportOutcome.Skipped : ImportOutcome.Unchanged;
+                    response.Results.Add(new ImportResult { Key = current.Key, Outcome = outcome, Version = current.Version });
+                    continue;
+                }
+
+                var next = entries[i].Clone();
+                Stamp(next, context, current);
+                writes.Add((StoreKeys.Entry(locale, next.Key), next, stored?.Version ?? 0, current is null));
+                response.Results.Add(new ImportResult { Key = next.Key, Outcome = current is null ? ImportOutcome.Created : ImportOutcome.Updated, Version = next.Version });
+            }
+
+            StateTransaction transaction;
+            if (writes.Count == 0)
+            {
+                // Nothing to change, but the answer is still the request id's, at the revision read.
+                response.TableRevision = table.Record.Revision;
+                transaction = new StateTransaction().Require(StoreKeys.Table(locale), table.Version);
+            }
+            else
+            {
+                var created = writes.Count(w => w.Created);
+                transaction = table.Change(created, out var revision);
+                response.TableRevision = revision;
+                foreach (var (key, entry, version, isNew) in writes)
+                {
+                    transaction.Set(key, new EntryRecord { Entry = entry }.ToByteArray(), version);
+                    if (isNew)
+                    {
+                        transaction.IndexAdd(StoreKeys.Keys(locale), entry.Key);
+                    }
+                }
+
+                var change = created == writes.Count ? ChangeType.Created : ChangeType.Updated;
+                _outbox.Publish(transaction, ChangeEvents.StringTableChanged(locale, writes.Select(w => w.Entry.Key), change, revision, Now()));
+            }
+
+            claim.Record(transaction, response);
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                if (writes.Count > 0)
+                {
+                    LogTableChanged(_logger, locale, "imported", writes.Count, response.TableRevision);
+                }
+
+                return response;
+            }
+        }
+
+        throw Errors.Contended($"The '{locale}' table");
     }
 
     /// <inheritdoc/>
@@ -228,18 +344,19 @@ public sealed partial class LanguageSystemService
         ArgumentNullException.ThrowIfNull(context);
         var locale = CanonicalTag(request.Locale, "locale", allowDefault: true);
         var pageSize = PageTokens.Size(request.PageSize, defaultSize: 500, maxSize: 2000);
-        var after = PageTokens.Decode(request.PageToken, "ExportStringTable", 2);
+        var after = PageTokens.Decode(request.PageToken, "ExportStringTable", 3);
         Errors.Require(KeyPrefixPattern().IsMatch(request.KeyPrefix), $"key_prefix may only hold the characters of keys, [a-z0-9_.-]; got '{request.KeyPrefix}'.");
         var cancellationToken = context.CancellationToken;
-        var (registry, _) = await ReadRegistryAsync(cancellationToken).ConfigureAwait(false);
-        var searched = registry.Chain(locale).Where(s => s.Searched).Select(s => s.Locale).ToList();
+        var registry = await ReadChainsAsync([locale], cancellationToken).ConfigureAwait(false);
+        var searched = registry.SearchedChain(locale);
+        var tables = await _store.GetManyAsync([.. searched.Select(StoreKeys.Table)], cancellationToken).ConfigureAwait(false);
 
         // The etag covers what decides the content: the searched chain, each table's revision
-        // and the filters. A revision is bumped after its write, so an etag never outlives a change.
-        var etagSource = new StringBuilder("v1|").Append(request.KeyPrefix).Append('|').Append(request.Tag);
-        foreach (var step in searched)
+        // and the filters. Every change to a table moves its revision in the same transaction.
+        var etagSource = new StringBuilder("v2|").Append(request.KeyPrefix).Append('|').Append(request.Tag);
+        for (var i = 0; i < searched.Count; i++)
         {
-            etagSource.Append('|').Append(step).Append(':').Append(await ReadCounterAsync(StoreKeys.Revision(step), cancellationToken).ConfigureAwait(false));
+            etagSource.Append('|').Append(searched[i]).Append(':').Append(TableOf(tables[i]).Revision);
         }
 
         var etag = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(etagSource.ToString())))[..32];
@@ -256,116 +373,153 @@ public sealed partial class LanguageSystemService
             return response;
         }
 
-        var effective = new SortedDictionary<string, StringEntry>(StringComparer.Ordinal);
-        foreach (var step in searched)
+        // The etag pins the content between pages, so the size counted for the first page holds for the rest.
+        if (after is null)
         {
-            foreach (var entry in await ReadEntriesAsync(StoreKeys.TablePrefix(step) + request.KeyPrefix, cancellationToken).ConfigureAwait(false))
-            {
-                effective.TryAdd(entry.Key, entry);
-            }
+            response.TotalSize = (int)Math.Min(int.MaxValue, await CountEffectiveAsync(searched, request.KeyPrefix, request.Tag, cancellationToken).ConfigureAwait(false));
+        }
+        else
+        {
+            Errors.Require(int.TryParse(after[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var total), "page_token is not a token returned by ExportStringTable; pass next_page_token unchanged or leave it empty.");
+            response.TotalSize = total;
         }
 
-        // The tag filter applies to the entry that wins along the chain, not to the ones it hides.
-        var matching = effective.Values.Where(e => request.Tag.Length == 0 || e.Tags.Contains(request.Tag)).ToList();
-        response.TotalSize = matching.Count;
-        var (page, next) = PageTokens.Take(matching.Where(e => after is null || string.CompareOrdinal(e.Key, after[1]) > 0), pageSize, e => PageTokens.Encode(etag, e.Key));
-        response.Entries.AddRange(page.Select(Resolved));
-        response.NextPageToken = next;
+        // The tables of the chain in one ordered walk: each key once, from the first table that has it.
+        var merge = new IndexMerge(_store, [.. searched.Select(StoreKeys.Keys)], request.KeyPrefix, after is null ? null : (after[1], int.MaxValue), pageSize + 1, distinct: true);
+        var page = await IndexPages.ReadAsync(
+            merge,
+            pageSize,
+            filtered: request.Tag.Length > 0,
+            (chunk, ct) => ReadEntriesAsync([.. chunk.Select(c => StoreKeys.Entry(searched[c.Source], c.Member))], ct),
+            e => request.Tag.Length == 0 || e.Tags.Contains(request.Tag),
+            cancellationToken).ConfigureAwait(false);
+        response.Entries.AddRange(page.Items.Select(Resolved));
+        response.NextPageToken = page.ResumeAfter is { } last
+            ? PageTokens.Encode(etag, last.Member, response.TotalSize.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : "";
         return response;
     }
 
-    private async ValueTask<ImportResult> ImportOneAsync(string locale, StringEntry entry, ImportMode mode, ServerCallContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// The number of keys of the effective table under the filters: the index size when one
+    /// table is searched and no tag filters; otherwise one ordered walk of the chain's key
+    /// indexes (reading the winning entries only when a tag filters).
+    /// </summary>
+    private async ValueTask<long> CountEffectiveAsync(List<string> searched, string keyPrefix, string tag, CancellationToken cancellationToken)
     {
-        var key = StoreKeys.Entry(locale, entry.Key);
+        if (searched.Count == 1 && tag.Length == 0)
+        {
+            return await _store.CountIndexAsync(StoreKeys.Keys(searched[0]), keyPrefix.Length > 0 ? keyPrefix : null, cancellationToken).ConfigureAwait(false);
+        }
+
+        var merge = new IndexMerge(_store, [.. searched.Select(StoreKeys.Keys)], keyPrefix, null, StateKeys.MaxPageSize, distinct: true);
+        long count = 0;
+        var chunk = new List<string>(StateKeys.MaxPageSize);
         while (true)
         {
-            var stored = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            var current = stored is null ? null : StringEntry.Parser.ParseFrom(stored.Value.Span);
-            if (current is not null && mode == ImportMode.KeepExisting)
+            var next = await merge.NextAsync(cancellationToken).ConfigureAwait(false);
+            if (next is { } item)
             {
-                return new ImportResult { Key = entry.Key, Outcome = ImportOutcome.Skipped, Version = stored!.Version };
+                if (tag.Length == 0)
+                {
+                    count++;
+                    continue;
+                }
+
+                chunk.Add(StoreKeys.Entry(searched[item.Source], item.Member));
             }
 
-            if (current is not null && SameContent(current, entry))
+            if (chunk.Count == StateKeys.MaxPageSize || (next is null && chunk.Count > 0))
             {
-                return new ImportResult { Key = entry.Key, Outcome = ImportOutcome.Unchanged, Version = stored!.Version };
+                count += (await ReadEntriesAsync(chunk, cancellationToken).ConfigureAwait(false)).Count(e => e is not null && e.Tags.Contains(tag));
+                chunk.Clear();
             }
 
-            var next = entry.Clone();
-            next.CreateTime = current?.CreateTime;
-            Stamp(next, context, created: current is null);
-            var result = await _store.SetAsync(key, next.ToByteArray(), stored?.Version ?? 0, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
+            if (next is null)
             {
-                return new ImportResult { Key = entry.Key, Outcome = current is null ? ImportOutcome.Created : ImportOutcome.Updated, Version = result.Version };
+                return count;
             }
         }
     }
 
     /// <summary>
-    /// Bookkeeping after a write that changed a table: the entry count (atomic increments, so
-    /// concurrent writers never lose one) and then the revision, which moves every export etag
-    /// of a chain holding the table. Returns the new revision.
+    /// A table write's view of its table, from one read of the locale and the table record:
+    /// <see cref="Change"/> starts the transaction that moves the revision and count under the
+    /// version read, which every write to the table requires, so writers of one table apply
+    /// one after the other and none loses another's count.
     /// </summary>
-    private async ValueTask<long> TableChangedAsync(string locale, string change, int changed, int entriesCreated, CancellationToken cancellationToken)
+    private sealed class TableWrite(string locale, LocaleRecord owner, TableRecord record, long version)
     {
-        if (entriesCreated != 0)
-        {
-            await _store.IncrementAsync(StoreKeys.Count(locale), entriesCreated, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+        public TableRecord Record => record;
 
-        var revision = await _store.IncrementAsync(StoreKeys.Revision(locale), cancellationToken: cancellationToken).ConfigureAwait(false);
-        LogTableChanged(_logger, locale, change, changed, revision);
-        return revision;
-    }
+        public long Version => version;
 
-    private async ValueTask RequireRegisteredAsync(string locale, CancellationToken cancellationToken)
-    {
-        var (registry, _) = await ReadRegistryAsync(cancellationToken).ConfigureAwait(false);
-        if (registry.Find(locale) is null)
+        public StateTransaction Change(int entriesAdded, out long revision)
         {
-            throw LocaleNotFound(locale);
+            var next = new TableRecord
+            {
+                Revision = record.Revision + 1,
+                EntryCount = Math.Max(0, record.EntryCount + entriesAdded),
+                Incarnation = owner.Incarnation,
+            };
+            revision = next.Revision;
+            return new StateTransaction().Set(StoreKeys.Table(locale), next.ToByteArray(), version);
         }
     }
 
-    private async ValueTask<StringEntry?> ReadEntryAsync(string locale, string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether a write may go into <paramref name="locale"/>'s table, from one read of its locale
+    /// and table records: NOT_FOUND or FAILED_PRECONDITION when not; null when the two reads
+    /// straddled a deletion (read again).
+    /// </summary>
+    private static TableWrite? Writable(string locale, StateEntry? localeEntry, StateEntry? tableEntry)
     {
-        var stored = await _store.GetAsync(StoreKeys.Entry(locale, key), cancellationToken).ConfigureAwait(false);
-        if (stored is null)
+        var owner = localeEntry is not null ? LocaleRecord.Parser.ParseFrom(localeEntry.Value.Span)
+            : locale == LocaleTags.Default ? new LocaleRecord()
+            : throw LocaleNotFound(locale);
+        if (owner.Deleting)
+        {
+            throw LocaleDeleting(locale);
+        }
+
+        var table = TableOf(tableEntry);
+
+        // A table opened for a newer locale, or closed for this one, means the locale was read
+        // before a deletion that has begun or ended since.
+        if (table.Incarnation > owner.Incarnation || (table.Incarnation == owner.Incarnation && table.Closed))
         {
             return null;
         }
 
-        var entry = StringEntry.Parser.ParseFrom(stored.Value.Span);
-        entry.Version = stored.Version;
-        return entry;
+        return new TableWrite(locale, owner, table, tableEntry?.Version ?? 0);
     }
 
-    private ValueTask<List<StringEntry>> ReadEntriesAsync(string prefix, CancellationToken cancellationToken) =>
-        ReadAllAsync(prefix, StringEntry.Parser, (e, version) => e.Version = version, cancellationToken);
-
-    /// <summary>Every message under a store prefix, each once (the Redis store lists in SCAN order and may repeat a key).</summary>
-    private async ValueTask<List<T>> ReadAllAsync<T>(string prefix, MessageParser<T> parser, Action<T, long> setVersion, CancellationToken cancellationToken)
-        where T : IMessage<T>
+    /// <summary>Every registered tag with <c>default</c>, in tag order.</summary>
+    private async ValueTask<List<string>> RegisteredTagsAsync(CancellationToken cancellationToken)
     {
-        var messages = new Dictionary<string, T>(StringComparer.Ordinal);
-        string? token = null;
-        do
+        var tags = new List<string> { LocaleTags.Default };
+        var query = new StateIndexQuery { PageSize = StateKeys.MaxPageSize };
+        while (true)
         {
-            var page = await _store.ListAsync(prefix, StateKeys.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
-            foreach (var item in page.Items)
+            var page = await _store.QueryIndexAsync(StoreKeys.AllTags, query, cancellationToken).ConfigureAwait(false);
+            tags.AddRange(page.Members);
+            if (page.NextPageToken is null)
             {
-                var message = parser.ParseFrom(item.Entry.Value.Span);
-                setVersion(message, item.Entry.Version);
-                messages[item.Key] = message;
+                tags.Sort(StringComparer.Ordinal);
+                return tags;
             }
 
-            token = page.NextPageToken;
+            query = query with { PageToken = page.NextPageToken };
         }
-        while (token is not null);
-
-        return [.. messages.Values];
     }
+
+    private async ValueTask<IReadOnlyList<StringEntry?>> ReadEntriesAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var read = await _store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
+        return [.. read.Select(EntryOf)];
+    }
+
+    private static StringEntry? EntryOf(StateEntry? stored) => stored is null ? null : EntryRecord.Parser.ParseFrom(stored.Value.Span).Entry;
 
     /// <summary>
     /// An entry as stored: checked (key, value, limits), with its placeholders computed and
@@ -456,17 +610,14 @@ public sealed partial class LanguageSystemService
         return Content(a).Equals(Content(b));
     }
 
-    private void Stamp(StringEntry entry, ServerCallContext context, bool created)
+    /// <summary>Marks <paramref name="entry"/> as written now by the caller, as the next version of <paramref name="previous"/> (null: a new entry, version 1).</summary>
+    private void Stamp(StringEntry entry, ServerCallContext context, StringEntry? previous)
     {
         var now = Now();
         entry.UpdateTime = now;
-        if (created || entry.CreateTime is null)
-        {
-            entry.CreateTime = now;
-        }
-
+        entry.CreateTime = previous?.CreateTime ?? now;
         entry.UpdatedBy = Actor(context);
-        entry.Version = 0;
+        entry.Version = (previous?.Version ?? 0) + 1;
     }
 
     /// <summary>
@@ -499,12 +650,6 @@ public sealed partial class LanguageSystemService
         }
 
         return resolved;
-    }
-
-    private static int ComparePosition(StringEntry entry, string key, string locale)
-    {
-        var byKey = string.CompareOrdinal(entry.Key, key);
-        return byKey != 0 ? byKey : string.CompareOrdinal(entry.Locale, locale);
     }
 
     private static void ValidateKey(string key, string field) =>

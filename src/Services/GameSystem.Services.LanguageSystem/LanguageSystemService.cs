@@ -1,8 +1,9 @@
-using System.Globalization;
-using System.Text;
+using System.Buffers.Text;
+using GameSystem.Events;
 using GameSystem.LanguageSystem.V1;
 using GameSystem.Services.LanguageSystem.Internal;
 using GameSystem.State;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -11,8 +12,10 @@ namespace GameSystem.Services.LanguageSystem;
 
 /// <summary>
 /// language-system: locales with fallback chains, string tables, CLDR plural rules,
-/// placeholder formatting and NPC speech styles, kept in the state store with
-/// expected-version writes and atomic counters so concurrent instances never lose an update.
+/// placeholder formatting and NPC speech styles. Every change is one store transaction
+/// (partitions: <see cref="StoreKeys"/>) holding the change, its index updates, its
+/// bookkeeping, the request id that makes it safe to retry and its domain event, so concurrent
+/// instances never lose an update and a crash never leaves half of one.
 /// </summary>
 public sealed partial class LanguageSystemService : ILanguageSystemService
 {
@@ -20,21 +23,22 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
     private static readonly string[] LocaleUpdatePaths = ["display_name", "native_name", "fallback_locale", "rules_language", "direction", "disabled"];
 
     private readonly IStateStore _store;
+    private readonly EventOutbox _outbox;
     private readonly TimeProvider _time;
     private readonly ILogger<LanguageSystemService> _logger;
-    private readonly RequestDeduplicator _requests;
     private readonly SpeechStyleEngine _speech = new();
 
-    /// <summary>Creates the service over a state store.</summary>
-    public LanguageSystemService(IStateStore store, TimeProvider timeProvider, ILogger<LanguageSystemService> logger)
+    /// <summary>Creates the service over a state store, publishing its events through <paramref name="outbox"/>.</summary>
+    public LanguageSystemService(IStateStore store, EventOutbox outbox, TimeProvider timeProvider, ILogger<LanguageSystemService> logger)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(outbox);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
         _store = store;
+        _outbox = outbox;
         _time = timeProvider;
         _logger = logger;
-        _requests = new RequestDeduplicator(store);
     }
 
     /// <inheritdoc/>
@@ -57,35 +61,73 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         Errors.Require(fallback != tag, $"locale.fallback_locale cannot be the locale itself ('{tag}').");
 
         var cancellationToken = context.CancellationToken;
-        return await _requests.RunAsync("CreateLocale", request.RequestId, request, CreateLocaleResponse.Parser, async () =>
+        var claim = new RequestClaim(StoreKeys.LocaleRequest("CreateLocale", request.RequestId), "CreateLocale", request.RequestId, request);
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var stamp = Now();
-            var locale = new Locale
+            var read = await _store.GetManyAsync([claim.Key, StoreKeys.RegistryRevision, StoreKeys.Locale(tag), StoreKeys.Table(tag)], cancellationToken).ConfigureAwait(false);
+            if (claim.AnswerOf(read[0], CreateLocaleResponse.Parser) is { } answer)
             {
-                Tag = tag,
-                DisplayName = request.Locale.DisplayName,
-                NativeName = request.Locale.NativeName,
-                FallbackLocale = fallback,
-                RulesLanguage = rulesLanguage,
-                Direction = request.Locale.Direction == TextDirection.Unspecified ? TextDirection.LeftToRight : request.Locale.Direction,
-                Disabled = request.Locale.Disabled,
-                Version = 1,
-                CreateTime = stamp,
-                UpdateTime = stamp,
-            };
-            await MutateRegistryAsync(registry =>
-            {
-                if (registry.Find(tag) is not null)
-                {
-                    throw Errors.AlreadyExists($"Locale '{tag}' is already registered; use GetLocale to read it or UpdateLocale to change it.");
-                }
+                return answer;
+            }
 
+            if (read[2] is { } existing)
+            {
+                throw Errors.AlreadyExists(LocaleRecord.Parser.ParseFrom(existing.Value.Span).Deleting
+                    ? $"Locale '{tag}' is still registered while a DeleteLocale of it is unfinished; call DeleteLocale again to finish, then create it."
+                    : $"Locale '{tag}' is already registered; use GetLocale to read it or UpdateLocale to change it.");
+            }
+
+            var registry = new LocaleRegistry();
+            registry.Add(tag, null);
+            if (fallback.Length > 0)
+            {
+                await LoadChainsAsync(registry, [fallback], (tag, fallback), cancellationToken).ConfigureAwait(false);
                 CheckFallback(registry, tag, fallback, "locale.fallback_locale");
-                registry.Put(locale);
-            }, cancellationToken).ConfigureAwait(false);
-            LogLocaleChanged(_logger, tag, "created", 1);
-            return new CreateLocaleResponse { Locale = await ViewAsync(locale, cancellationToken).ConfigureAwait(false) };
-        }, cancellationToken).ConfigureAwait(false);
+            }
+
+            var stamp = Now();
+            var transaction = RegistryChange(read[1], out var revision);
+            var record = new LocaleRecord
+            {
+                Locale = new Locale
+                {
+                    Tag = tag,
+                    DisplayName = request.Locale.DisplayName,
+                    NativeName = request.Locale.NativeName,
+                    FallbackLocale = fallback,
+                    RulesLanguage = rulesLanguage,
+                    Direction = request.Locale.Direction == TextDirection.Unspecified ? TextDirection.LeftToRight : request.Locale.Direction,
+                    Disabled = request.Locale.Disabled,
+                    Version = 1,
+                    CreateTime = stamp,
+                    UpdateTime = stamp,
+                },
+                Incarnation = revision,
+            };
+            transaction
+                .Set(StoreKeys.Locale(tag), record.ToByteArray(), expectedVersion: 0)
+                .IndexAdd(StoreKeys.AllTags, tag);
+            if (!record.Locale.Disabled)
+            {
+                transaction.IndexAdd(StoreKeys.EnabledTags, tag);
+            }
+
+            if (fallback.Length > 0)
+            {
+                transaction.IndexAdd(StoreKeys.Fallbacks, StoreKeys.FallbackMember(fallback, tag));
+            }
+
+            var response = new CreateLocaleResponse { Locale = View(record, TableOf(read[3])) };
+            claim.Record(transaction, response);
+            _outbox.Publish(transaction, ChangeEvents.LocaleChanged(tag, ChangeType.Created, 1, revision, stamp));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogLocaleChanged(_logger, tag, "created", 1);
+                return response;
+            }
+        }
+
+        throw Errors.Contended("The locale registry");
     }
 
     /// <inheritdoc/>
@@ -94,9 +136,12 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var tag = CanonicalTag(request.Locale, "locale", allowDefault: true);
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
-        var locale = registry.Find(tag) ?? throw LocaleNotFound(tag);
-        return new GetLocaleResponse { Locale = await ViewAsync(locale, context.CancellationToken).ConfigureAwait(false) };
+        var cancellationToken = context.CancellationToken;
+        var read = await _store.GetManyAsync([StoreKeys.Locale(tag), StoreKeys.Table(tag)], cancellationToken).ConfigureAwait(false);
+        var record = read[0] is { } stored ? LocaleRecord.Parser.ParseFrom(stored.Value.Span)
+            : tag == LocaleTags.Default ? await EnsureDefaultAsync(cancellationToken).ConfigureAwait(false)
+            : throw LocaleNotFound(tag);
+        return new GetLocaleResponse { Locale = View(record, TableOf(read[1])) };
     }
 
     /// <inheritdoc/>
@@ -106,15 +151,35 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         ArgumentNullException.ThrowIfNull(context);
         var pageSize = PageTokens.Size(request.PageSize, defaultSize: 100, maxSize: 500);
         var after = PageTokens.Decode(request.PageToken, "ListLocales", 1)?[0];
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
-        var (page, next) = PageTokens.Take(
-            registry.Locales.Where(l => (request.IncludeDisabled || !l.Disabled) && (after is null || LocaleRegistry.CompareTags(l.Tag, after) > 0)),
-            pageSize,
-            l => PageTokens.Encode(l.Tag));
-        var response = new ListLocalesResponse { NextPageToken = next };
-        foreach (var locale in page)
+        var cancellationToken = context.CancellationToken;
+
+        // 'default' is not in the indexes: it always exists and always lists first.
+        var tags = new List<string>(pageSize);
+        if (after is null)
         {
-            response.Locales.Add(await ViewAsync(locale, context.CancellationToken).ConfigureAwait(false));
+            tags.Add(LocaleTags.Default);
+        }
+
+        var index = request.IncludeDisabled ? StoreKeys.AllTags : StoreKeys.EnabledTags;
+        var wanted = pageSize - tags.Count;
+        var page = await _store.QueryIndexAsync(
+            index,
+            new StateIndexQuery { From = after is null or LocaleTags.Default ? null : IndexMerge.Successor(after), PageSize = wanted + 1 },
+            cancellationToken).ConfigureAwait(false);
+        tags.AddRange(page.Members.Take(wanted));
+        var more = page.Members.Count > wanted;
+
+        var read = await _store.GetManyAsync([.. tags.Select(StoreKeys.Locale), .. tags.Select(StoreKeys.Table)], cancellationToken).ConfigureAwait(false);
+        var response = new ListLocalesResponse { NextPageToken = more ? PageTokens.Encode(tags[^1]) : "" };
+        for (var i = 0; i < tags.Count; i++)
+        {
+            var record = read[i] is { } stored ? LocaleRecord.Parser.ParseFrom(stored.Value.Span)
+                : tags[i] == LocaleTags.Default ? await EnsureDefaultAsync(cancellationToken).ConfigureAwait(false)
+                : null;
+            if (record is not null)
+            {
+                response.Locales.Add(View(record, TableOf(read[tags.Count + i])));
+            }
         }
 
         return response;
@@ -140,10 +205,23 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         }
 
         Errors.Require(fallback != tag, $"locale.fallback_locale cannot be the locale itself ('{tag}').");
-        Locale? updated = null;
-        await MutateRegistryAsync(registry =>
+        var cancellationToken = context.CancellationToken;
+        if (tag == LocaleTags.Default)
         {
-            var current = registry.Find(tag) ?? throw LocaleNotFound(tag);
+            await EnsureDefaultAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        {
+            var read = await _store.GetManyAsync([StoreKeys.RegistryRevision, StoreKeys.Locale(tag), StoreKeys.Table(tag)], cancellationToken).ConfigureAwait(false);
+            var stored = read[1] ?? throw LocaleNotFound(tag);
+            var record = LocaleRecord.Parser.ParseFrom(stored.Value.Span);
+            if (record.Deleting)
+            {
+                throw LocaleDeleting(tag);
+            }
+
+            var current = record.Locale;
             Errors.CheckVersion($"Locale '{tag}'", request.ExpectedVersion, current.Version);
             var next = current.Clone();
             if (paths.Contains("display_name"))
@@ -156,9 +234,16 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
                 next.NativeName = changes.NativeName;
             }
 
-            if (paths.Contains("fallback_locale"))
+            if (paths.Contains("fallback_locale") && fallback != current.FallbackLocale)
             {
-                CheckFallback(registry, tag, fallback, "locale.fallback_locale");
+                if (fallback.Length > 0)
+                {
+                    var registry = new LocaleRegistry();
+                    registry.Add(tag, record);
+                    await LoadChainsAsync(registry, [fallback], (tag, fallback), cancellationToken).ConfigureAwait(false);
+                    CheckFallback(registry, tag, fallback, "locale.fallback_locale");
+                }
+
                 next.FallbackLocale = fallback;
             }
 
@@ -177,20 +262,50 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
                 next.Disabled = changes.Disabled;
             }
 
-            if (!next.Equals(current))
+            if (next.Equals(current))
             {
-                next.Version = current.Version + 1;
-                next.UpdateTime = Now();
-                registry.Put(next);
+                return new UpdateLocaleResponse { Locale = View(record, TableOf(read[2])) };
             }
 
-            updated = next;
-        }, context.CancellationToken).ConfigureAwait(false);
-        LogLocaleChanged(_logger, tag, "updated", updated!.Version);
-        return new UpdateLocaleResponse { Locale = await ViewAsync(updated, context.CancellationToken).ConfigureAwait(false) };
+            next.Version = current.Version + 1;
+            next.UpdateTime = Now();
+            var updated = new LocaleRecord(record) { Locale = next };
+            var transaction = RegistryChange(read[0], out var revision).Set(StoreKeys.Locale(tag), updated.ToByteArray(), stored.Version);
+            if (next.Disabled != current.Disabled)
+            {
+                _ = next.Disabled ? transaction.IndexRemove(StoreKeys.EnabledTags, tag) : transaction.IndexAdd(StoreKeys.EnabledTags, tag);
+            }
+
+            if (next.FallbackLocale != current.FallbackLocale)
+            {
+                if (current.FallbackLocale.Length > 0)
+                {
+                    transaction.IndexRemove(StoreKeys.Fallbacks, StoreKeys.FallbackMember(current.FallbackLocale, tag));
+                }
+
+                if (next.FallbackLocale.Length > 0)
+                {
+                    transaction.IndexAdd(StoreKeys.Fallbacks, StoreKeys.FallbackMember(next.FallbackLocale, tag));
+                }
+            }
+
+            _outbox.Publish(transaction, ChangeEvents.LocaleChanged(tag, ChangeType.Updated, next.Version, revision, next.UpdateTime));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogLocaleChanged(_logger, tag, "updated", next.Version);
+                return new UpdateLocaleResponse { Locale = View(updated, TableOf(read[2])) };
+            }
+        }
+
+        throw Errors.Contended("The locale registry");
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Four steps, each one transaction, so that an interruption leaves a state the next call
+    /// completes (<see cref="StoreKeys"/>): mark the locale deleting, close its table, delete
+    /// its entries (with <c>force</c>), remove the locale.
+    /// </remarks>
     public async ValueTask<DeleteLocaleResponse> DeleteLocaleAsync(DeleteLocaleRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -202,36 +317,16 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         }
 
         var cancellationToken = context.CancellationToken;
-        if (!request.Force)
+        var record = await MarkDeletingAsync(tag, request.ExpectedVersion, request.Force, cancellationToken).ConfigureAwait(false);
+        if (await CloseTableAsync(tag, record.Incarnation, request.Force, cancellationToken).ConfigureAwait(false) is { } entries)
         {
-            var firstEntry = await _store.ListAsync(StoreKeys.TablePrefix(tag), 1, null, cancellationToken).ConfigureAwait(false);
-            if (firstEntry.Items.Count > 0)
-            {
-                var count = await ReadCounterAsync(StoreKeys.Count(tag), cancellationToken).ConfigureAwait(false);
-                throw Errors.FailedPrecondition($"Locale '{tag}' still has {Math.Max(count, 1)} string entries; delete them first or set force to delete them with the locale.");
-            }
+            // Entries arrived after the first check: nothing is deleted, the locale takes writes again.
+            await SetDeletingAsync(tag, deleting: false, cancellationToken).ConfigureAwait(false);
+            throw StillHasEntries(tag, entries);
         }
 
-        await MutateRegistryAsync(registry =>
-        {
-            var current = registry.Find(tag) ?? throw LocaleNotFound(tag);
-            Errors.CheckVersion($"Locale '{tag}'", request.ExpectedVersion, current.Version);
-            var dependents = registry.FallingBackTo(tag).ToList();
-            if (dependents.Count > 0)
-            {
-                throw Errors.FailedPrecondition($"Locale '{tag}' is the fallback_locale of {string.Join(", ", dependents.Select(d => $"'{d}'"))}; change their fallback_locale first.");
-            }
-
-            registry.Remove(tag);
-        }, cancellationToken).ConfigureAwait(false);
-
-        var deleted = 0;
-        if (request.Force)
-        {
-            deleted = await DeleteTableAsync(tag, cancellationToken).ConfigureAwait(false);
-        }
-
-        LogLocaleChanged(_logger, tag, "deleted", 0);
+        var deleted = request.Force ? await PurgeTableAsync(tag, cancellationToken).ConfigureAwait(false) : 0;
+        await RemoveLocaleAsync(tag, cancellationToken).ConfigureAwait(false);
         return new DeleteLocaleResponse { DeletedEntryCount = deleted };
     }
 
@@ -241,127 +336,297 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var tag = CanonicalTag(request.Locale, "locale", allowDefault: true);
-        var (registry, _) = await ReadRegistryAsync(context.CancellationToken).ConfigureAwait(false);
+        var registry = await ReadChainsAsync([tag], context.CancellationToken).ConfigureAwait(false);
         var response = new ResolveFallbackChainResponse();
         response.Steps.AddRange(registry.Chain(tag));
         return response;
     }
 
     /// <summary>
-    /// The registry, creating it (with the <c>default</c> locale) on first use: <c>default</c>
-    /// exists in every store, even an empty one, from the first call on.
+    /// DeleteLocale's first step: after its checks (version, dependents, entries unless forced),
+    /// marks the locale deleting, so it gains no dependents and its table no entries meanwhile.
+    /// A locale already marked (an interrupted deletion) is taken as it is.
     /// </summary>
-    private async ValueTask<(LocaleRegistry Registry, long Version)> ReadRegistryAsync(CancellationToken cancellationToken)
+    private async ValueTask<LocaleRecord> MarkDeletingAsync(string tag, long expectedVersion, bool force, CancellationToken cancellationToken)
     {
-        while (true)
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var entry = await _store.GetAsync(StoreKeys.Registry, cancellationToken).ConfigureAwait(false);
-            if (entry is not null)
+            var read = await _store.GetManyAsync([StoreKeys.RegistryRevision, StoreKeys.Locale(tag), StoreKeys.Table(tag)], cancellationToken).ConfigureAwait(false);
+            var stored = read[1] ?? throw LocaleNotFound(tag);
+            var record = LocaleRecord.Parser.ParseFrom(stored.Value.Span);
+            Errors.CheckVersion($"Locale '{tag}'", expectedVersion, record.Locale.Version);
+            if (record.Deleting)
             {
-                return (LocaleRegistry.Parse(entry.Value), entry.Version);
+                return record;
             }
 
-            var initial = LocaleRegistry.Initial(Now());
-            var created = await _store.SetAsync(StoreKeys.Registry, initial.ToBytes(), expectedVersion: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (created.Succeeded)
+            var dependents = await _store.QueryIndexAsync(StoreKeys.Fallbacks, new StateIndexQuery { Prefix = StoreKeys.FallbackMember(tag, ""), PageSize = 20 }, cancellationToken).ConfigureAwait(false);
+            if (dependents.Members.Count > 0)
             {
-                return (initial, created.Version);
+                var names = string.Join(", ", dependents.Members.Select(m => $"'{m[(tag.Length + 1)..]}'"));
+                throw Errors.FailedPrecondition($"Locale '{tag}' is the fallback_locale of {names}{(dependents.NextPageToken is null ? "" : " …")}; change their fallback_locale first.");
+            }
+
+            var table = TableOf(read[2]);
+            if (!force && table.EntryCount > 0)
+            {
+                throw StillHasEntries(tag, table.EntryCount);
+            }
+
+            var marked = new LocaleRecord(record) { Deleting = true };
+            var transaction = RegistryChange(read[0], out _).Set(StoreKeys.Locale(tag), marked.ToByteArray(), stored.Version);
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                return marked;
             }
         }
+
+        throw Errors.Contended("The locale registry");
     }
 
-    /// <summary>
-    /// Changes the registry with an expected-version write, re-reading and re-applying
-    /// <paramref name="mutate"/> (which re-checks everything) when another writer got there first.
-    /// </summary>
-    private async ValueTask MutateRegistryAsync(Action<LocaleRegistry> mutate, CancellationToken cancellationToken)
+    /// <summary>Marks or unmarks a registered locale as being deleted.</summary>
+    private async ValueTask SetDeletingAsync(string tag, bool deleting, CancellationToken cancellationToken)
     {
-        while (true)
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var (registry, version) = await ReadRegistryAsync(cancellationToken).ConfigureAwait(false);
-            mutate(registry);
-            var result = await _store.SetAsync(StoreKeys.Registry, registry.ToBytes(), version, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
+            var read = await _store.GetManyAsync([StoreKeys.RegistryRevision, StoreKeys.Locale(tag)], cancellationToken).ConfigureAwait(false);
+            if (read[1] is not { } stored)
+            {
+                return;
+            }
+
+            var record = LocaleRecord.Parser.ParseFrom(stored.Value.Span);
+            if (record.Deleting == deleting)
+            {
+                return;
+            }
+
+            var transaction = RegistryChange(read[0], out _).Set(StoreKeys.Locale(tag), new LocaleRecord(record) { Deleting = deleting }.ToByteArray(), stored.Version);
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
             {
                 return;
             }
         }
-    }
 
-    /// <summary>A locale as the API shows it: with its table's entry count and revision.</summary>
-    private async ValueTask<Locale> ViewAsync(Locale locale, CancellationToken cancellationToken)
-    {
-        var view = locale.Clone();
-        view.StringCount = (int)Math.Clamp(await ReadCounterAsync(StoreKeys.Count(locale.Tag), cancellationToken).ConfigureAwait(false), 0, int.MaxValue);
-        view.TableRevision = await ReadCounterAsync(StoreKeys.Revision(locale.Tag), cancellationToken).ConfigureAwait(false);
-        return view;
-    }
-
-    private async ValueTask<long> ReadCounterAsync(string key, CancellationToken cancellationToken)
-    {
-        var entry = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-        return entry is null ? 0 : long.Parse(Encoding.ASCII.GetString(entry.Value.Span), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        throw Errors.Contended("The locale registry");
     }
 
     /// <summary>
-    /// Deletes a stored message under the version it was read at, re-reading when another
-    /// writer got there first; ABORTED when a non-zero <paramref name="expectedVersion"/> does
-    /// not match. Returns the version deleted.
+    /// Closes the table to writes for <paramref name="incarnation"/>; returns null when closed,
+    /// or (changing nothing) its entry count when it has entries and <paramref name="force"/> is not set.
     /// </summary>
-    private async ValueTask<long> DeleteAtVersionAsync(string key, string what, long expectedVersion, Func<RpcException> notFound, CancellationToken cancellationToken)
+    private async ValueTask<long?> CloseTableAsync(string tag, long incarnation, bool force, CancellationToken cancellationToken)
     {
-        while (true)
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var stored = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false) ?? throw notFound();
-            Errors.CheckVersion(what, expectedVersion, stored.Version);
-            var result = await _store.DeleteAsync(key, stored.Version, cancellationToken).ConfigureAwait(false);
+            var stored = await _store.GetAsync(StoreKeys.Table(tag), cancellationToken).ConfigureAwait(false);
+            var table = TableOf(stored);
+            if (table.Closed && table.Incarnation == incarnation)
+            {
+                return null;
+            }
+
+            if (!force && table.EntryCount > 0)
+            {
+                return table.EntryCount;
+            }
+
+            var closed = new TableRecord(table) { Incarnation = incarnation, Closed = true };
+            var result = await _store.SetAsync(StoreKeys.Table(tag), closed.ToByteArray(), stored?.Version ?? 0, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
-                return stored.Version;
+                return null;
             }
         }
+
+        throw Errors.Contended($"The '{tag}' table");
     }
 
-    /// <summary>Deletes every entry of a table (a forced locale deletion); returns how many it deleted.</summary>
-    private async ValueTask<int> DeleteTableAsync(string tag, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes every entry of a closed table, <see cref="StateKeys.MaxPageSize"/> per transaction
+    /// with its count, revision and <c>StringTableChanged</c>; returns how many it deleted.
+    /// </summary>
+    private async ValueTask<int> PurgeTableAsync(string tag, CancellationToken cancellationToken)
     {
         var deleted = 0;
-        while (true)
+        for (var conflicts = 0; conflicts < Errors.MaxAttempts;)
         {
-            // Deleting while listing would move SCAN cursors under our feet: take a page, delete it, start over.
-            var page = await _store.ListAsync(StoreKeys.TablePrefix(tag), StateKeys.MaxPageSize, null, cancellationToken).ConfigureAwait(false);
-            if (page.Items.Count == 0)
+            var keys = await _store.QueryIndexAsync(StoreKeys.Keys(tag), new StateIndexQuery { PageSize = StateKeys.MaxPageSize }, cancellationToken).ConfigureAwait(false);
+            if (keys.Members.Count == 0)
             {
-                break;
+                return deleted;
             }
 
-            foreach (var item in page.Items)
+            var stored = await _store.GetAsync(StoreKeys.Table(tag), cancellationToken).ConfigureAwait(false);
+            var table = TableOf(stored);
+            var next = new TableRecord(table) { Revision = table.Revision + 1, EntryCount = Math.Max(0, table.EntryCount - keys.Members.Count) };
+            var transaction = new StateTransaction().Set(StoreKeys.Table(tag), next.ToByteArray(), stored?.Version ?? 0);
+            foreach (var key in keys.Members)
             {
-                var result = await _store.DeleteAsync(item.Key, item.Entry.Version, cancellationToken).ConfigureAwait(false);
-                if (result.Succeeded)
-                {
-                    deleted++;
-                }
+                transaction.Delete(StoreKeys.Entry(tag, key)).IndexRemove(StoreKeys.Keys(tag), key);
+            }
+
+            _outbox.Publish(transaction, ChangeEvents.StringTableChanged(tag, keys.Members, ChangeType.Deleted, next.Revision, Now()));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                deleted += keys.Members.Count;
+                LogTableChanged(_logger, tag, "deleted", keys.Members.Count, next.Revision);
+            }
+            else
+            {
+                conflicts++;
             }
         }
 
-        await _store.DeleteAsync(StoreKeys.Count(tag), cancellationToken: cancellationToken).ConfigureAwait(false);
-
-        // The revision counter stays (and moves on), so no etag of the old table can match a new one.
-        await _store.IncrementAsync(StoreKeys.Revision(tag), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return deleted;
+        throw Errors.Contended($"The '{tag}' table");
     }
+
+    /// <summary>DeleteLocale's last step: removes the locale from the registry and its indexes, with its <c>LocaleChanged</c>.</summary>
+    private async ValueTask RemoveLocaleAsync(string tag, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        {
+            var read = await _store.GetManyAsync([StoreKeys.RegistryRevision, StoreKeys.Locale(tag)], cancellationToken).ConfigureAwait(false);
+            if (read[1] is not { } stored)
+            {
+                return; // a concurrent DeleteLocale finished it
+            }
+
+            var locale = LocaleRecord.Parser.ParseFrom(stored.Value.Span).Locale;
+            var transaction = RegistryChange(read[0], out var revision)
+                .Delete(StoreKeys.Locale(tag), stored.Version)
+                .IndexRemove(StoreKeys.AllTags, tag)
+                .IndexRemove(StoreKeys.EnabledTags, tag);
+            if (locale.FallbackLocale.Length > 0)
+            {
+                transaction.IndexRemove(StoreKeys.Fallbacks, StoreKeys.FallbackMember(locale.FallbackLocale, tag));
+            }
+
+            _outbox.Publish(transaction, ChangeEvents.LocaleChanged(tag, ChangeType.Deleted, locale.Version, revision, Now()));
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogLocaleChanged(_logger, tag, "deleted", locale.Version);
+                return;
+            }
+        }
+
+        throw Errors.Contended("The locale registry");
+    }
+
+    /// <summary>
+    /// A transaction of the registry: requires the registry revision read (so every check made
+    /// on what was read still holds when it applies) and moves it on to <paramref name="revision"/>.
+    /// </summary>
+    private static StateTransaction RegistryChange(StateEntry? revisionRead, out long revision)
+    {
+        revision = RevisionAfter(revisionRead);
+        return new StateTransaction().Require(StoreKeys.RegistryRevision, revisionRead?.Version ?? 0).Increment(StoreKeys.RegistryRevision);
+    }
+
+    /// <summary>The value a counter read as <paramref name="counter"/> has after one increment.</summary>
+    private static long RevisionAfter(StateEntry? counter)
+    {
+        if (counter is null)
+        {
+            return 1;
+        }
+
+        return Utf8Parser.TryParse(counter.Value.Span, out long value, out _)
+            ? value + 1
+            : throw new InvalidOperationException("A revision counter does not hold an integer.");
+    }
+
+    /// <summary><c>default</c>'s record, written with its initial settings on first use so its create time stays put.</summary>
+    private async ValueTask<LocaleRecord> EnsureDefaultAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        {
+            if (await _store.GetAsync(StoreKeys.Locale(LocaleTags.Default), cancellationToken).ConfigureAwait(false) is { } stored)
+            {
+                return LocaleRecord.Parser.ParseFrom(stored.Value.Span);
+            }
+
+            var initial = new LocaleRecord { Locale = LocaleRegistry.InitialDefault(Now()) };
+            var created = await _store.SetAsync(StoreKeys.Locale(LocaleTags.Default), initial.ToByteArray(), expectedVersion: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (created.Succeeded)
+            {
+                return initial;
+            }
+        }
+
+        throw Errors.Contended("The locale registry");
+    }
+
+    /// <summary>A registry with the chains of <paramref name="tags"/> loaded.</summary>
+    private async ValueTask<LocaleRegistry> ReadChainsAsync(IReadOnlyCollection<string> tags, CancellationToken cancellationToken)
+    {
+        var registry = new LocaleRegistry();
+        await LoadChainsAsync(registry, tags, null, cancellationToken).ConfigureAwait(false);
+        return registry;
+    }
+
+    /// <summary>
+    /// Reads the locales the chains of <paramref name="tags"/> walk through (under
+    /// <paramref name="proposed"/>, for a cycle check), a round trip per divergence from the
+    /// parents read ahead: usually one.
+    /// </summary>
+    private async ValueTask LoadChainsAsync(LocaleRegistry registry, IReadOnlyCollection<string> tags, (string Tag, string Fallback)? proposed, CancellationToken cancellationToken)
+    {
+        // Every round reads a step not read before, and a chain never repeats a step.
+        for (var round = 0; round < 1000; round++)
+        {
+            var missing = tags.SelectMany(t => registry.Missing(t, proposed)).Distinct(StringComparer.Ordinal).ToList();
+            if (missing.Count == 0)
+            {
+                return;
+            }
+
+            var read = await _store.GetManyAsync([.. missing.Select(StoreKeys.Locale)], cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < missing.Count; i++)
+            {
+                registry.Add(missing[i], read[i] is { } stored ? LocaleRecord.Parser.ParseFrom(stored.Value.Span) : null);
+            }
+        }
+
+        throw new InvalidOperationException("A fallback chain did not end after 1000 reads.");
+    }
+
+    /// <summary>A registry holding exactly <paramref name="tag"/> and <c>default</c>: what the rules of one locale need.</summary>
+    private async ValueTask<LocaleRegistry> ReadLocaleAsync(string tag, CancellationToken cancellationToken)
+    {
+        var registry = new LocaleRegistry();
+        string[] tags = tag == LocaleTags.Default ? [tag] : [tag, LocaleTags.Default];
+        var read = await _store.GetManyAsync([.. tags.Select(StoreKeys.Locale)], cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < tags.Length; i++)
+        {
+            registry.Add(tags[i], read[i] is { } stored ? LocaleRecord.Parser.ParseFrom(stored.Value.Span) : null);
+        }
+
+        return registry;
+    }
+
+    /// <summary>A locale as the API shows it: with its table's entry count and revision.</summary>
+    private static Locale View(LocaleRecord record, TableRecord table)
+    {
+        var view = record.Locale.Clone();
+        view.IsDefault = view.Tag == LocaleTags.Default;
+        view.StringCount = (int)Math.Clamp(table.EntryCount, 0, int.MaxValue);
+        view.TableRevision = table.Revision;
+        return view;
+    }
+
+    private static TableRecord TableOf(StateEntry? stored) => stored is null ? new TableRecord() : TableRecord.Parser.ParseFrom(stored.Value.Span);
 
     private static void CheckFallback(LocaleRegistry registry, string tag, string fallback, string field)
     {
-        if (fallback.Length == 0)
-        {
-            return;
-        }
-
-        if (registry.Find(fallback) is null)
+        if (registry.Record(fallback) is null && fallback != LocaleTags.Default)
         {
             throw Errors.FailedPrecondition($"{field} '{fallback}' is not registered; register it with CreateLocale first.");
+        }
+
+        if (registry.Record(fallback) is { Deleting: true })
+        {
+            throw Errors.FailedPrecondition($"{field} '{fallback}' is being deleted (DeleteLocale is unfinished); choose another fallback_locale.");
         }
 
         if (registry.CycleIf(tag, fallback) is { } cycle)
@@ -417,6 +682,12 @@ public sealed partial class LanguageSystemService : ILanguageSystemService
 
     private static RpcException LocaleNotFound(string tag) =>
         Errors.NotFound($"Locale '{tag}' is not registered; ListLocales shows the registered locales and CreateLocale registers one.");
+
+    private static RpcException LocaleDeleting(string tag) =>
+        Errors.FailedPrecondition($"Locale '{tag}' is being deleted and takes no changes: a DeleteLocale of it is in progress or was interrupted (call DeleteLocale again to finish it).");
+
+    private static RpcException StillHasEntries(string tag, long count) =>
+        Errors.FailedPrecondition($"Locale '{tag}' still has {count} string entries; delete them first or set force to delete them with the locale.");
 
     private Timestamp Now() => Timestamp.FromDateTimeOffset(_time.GetUtcNow());
 

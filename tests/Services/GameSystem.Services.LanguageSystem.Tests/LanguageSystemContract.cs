@@ -10,7 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace GameSystem.Services.LanguageSystem.Tests;
 
 /// <summary>The language-system contract through the generated client over nats-server, run once per state store.</summary>
-public abstract class LanguageSystemContract(NatsServerFixture nats)
+public abstract partial class LanguageSystemContract(NatsServerFixture nats)
 {
     private static readonly Faker Faker = new() { Random = new Randomizer(20261130) };
 

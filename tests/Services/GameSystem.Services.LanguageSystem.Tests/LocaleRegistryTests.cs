@@ -1,21 +1,11 @@
 using GameSystem.LanguageSystem.V1;
 using GameSystem.Services.LanguageSystem.Internal;
-using Google.Protobuf.WellKnownTypes;
 
 namespace GameSystem.Services.LanguageSystem.Tests;
 
 public sealed class LocaleRegistryTests
 {
-    private static LocaleRegistry With(params Locale[] locales)
-    {
-        var registry = LocaleRegistry.Initial(Timestamp.FromDateTime(new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
-        foreach (var locale in locales)
-        {
-            registry.Put(locale);
-        }
-
-        return registry;
-    }
+    private static LocaleRegistry With(params Locale[] locales) => LocaleRegistry.Of(locales);
 
     private static string Describe(IEnumerable<FallbackStep> steps) =>
         string.Join(" ", steps.Select(s => $"{s.Locale}:{s.Reason}:{(s.Searched ? "searched" : "skipped")}"));
@@ -93,10 +83,51 @@ public sealed class LocaleRegistryTests
     }
 
     [Fact]
-    public void Locales_AreOrderedWithDefaultFirst_AndSurviveARoundTrip()
+    public void Missing_OfAnUnreadChain_AsksForTheTagItsParentsAndDefault_ThenNothing()
     {
-        var registry = LocaleRegistry.Parse(With(new Locale { Tag = "zu" }, new Locale { Tag = "af" }, new Locale { Tag = "de" }).ToBytes());
+        var registry = new LocaleRegistry();
 
-        Assert.Equal(["default", "af", "de", "zu"], registry.Locales.Select(l => l.Tag));
+        Assert.Equal(["default", "zh-Hant-TW", "zh-Hant", "zh"], registry.Missing("zh-Hant-TW"));
+        registry.Add("default", null);
+        registry.Add("zh-Hant-TW", null);
+        registry.Add("zh-Hant", new LocaleRecord { Locale = new Locale { Tag = "zh-Hant" } });
+        registry.Add("zh", null);
+        Assert.Empty(registry.Missing("zh-Hant-TW"));
+        Assert.Equal("zh-Hant-TW:Requested:skipped zh-Hant:Parent:searched zh:Parent:skipped default:Default:searched", Describe(registry.Chain("zh-Hant-TW")));
+    }
+
+    [Fact]
+    public void Missing_FollowsAnExplicitFallbackIntoLocalesNotReadYet()
+    {
+        var registry = new LocaleRegistry();
+        registry.Add("default", null);
+        registry.Add("es-419", new LocaleRecord { Locale = new Locale { Tag = "es-419", FallbackLocale = "es-MX" } });
+        registry.Add("es", null);
+
+        Assert.Equal(["es-MX"], registry.Missing("es-419"));
+        Assert.Throws<InvalidOperationException>(() => registry.Chain("es-419"));
+    }
+
+    [Fact]
+    public void Missing_UnderAProposedFallback_WalksTheProposal()
+    {
+        var registry = new LocaleRegistry();
+        registry.Add("default", null);
+        registry.Add("fr", null);
+
+        Assert.Equal(["fr-CA"], registry.Missing("fr-CA", ("fr", "fr-CA")));
+        registry.Add("fr-CA", new LocaleRecord { Locale = new Locale { Tag = "fr-CA" } });
+        Assert.Empty(registry.Missing("fr-CA", ("fr", "fr-CA")));
+        Assert.Equal("fr -> fr-CA -> fr", registry.CycleIf("fr", "fr-CA"));
+    }
+
+    [Fact]
+    public void Default_NeverWritten_HasItsInitialSettings()
+    {
+        var registry = With();
+
+        Assert.True(registry.IsSearched("default"));
+        Assert.Equal(("default", true, 1L), (registry.Find("default")!.Tag, registry.Find("default")!.IsDefault, registry.Find("default")!.Version));
+        Assert.Null(registry.Find("fr"));
     }
 }

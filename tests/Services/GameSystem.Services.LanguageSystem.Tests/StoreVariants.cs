@@ -13,7 +13,17 @@ public sealed class RedisLanguageSystemTests(NatsServerFixture nats, RedisServer
 {
     private readonly RedisStores _stores = new(redis);
 
-    protected override ValueTask<IStateStore> CreateStoreAsync() => _stores.CreateAsync();
+    protected override async ValueTask<IStateStore> CreateStoreAsync() => await _stores.CreateRedisAsync();
+
+    public ValueTask DisposeAsync() => _stores.DisposeAsync();
+}
+
+/// <summary>The contract on a 3-primary Redis Cluster: every transaction must stay within one partition's shard.</summary>
+public sealed class RedisClusterLanguageSystemTests(NatsServerFixture nats, RedisClusterFixture cluster) : LanguageSystemContract(nats), IAsyncDisposable
+{
+    private readonly RedisStores _stores = new(cluster);
+
+    protected override async ValueTask<IStateStore> CreateStoreAsync() => await _stores.CreateRedisAsync();
 
     public ValueTask DisposeAsync() => _stores.DisposeAsync();
 }

@@ -1,67 +1,61 @@
 using GameSystem.LanguageSystem.V1;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
 namespace GameSystem.Services.LanguageSystem.Internal;
 
 /// <summary>
-/// Every registered locale, held in one store entry so that a change to any locale is one
-/// expected-version write of the whole set: a fallback cycle check and the write it guards
-/// can never interleave with another instance's change. A game has tens of locales, not
-/// thousands, so the set stays small. Stored as a <see cref="ListLocalesResponse"/>
-/// (repeated <see cref="Locale"/>) to stay forward compatible with new locale fields.
+/// The locales a call has read (each a <see cref="LocaleRecord"/>, or known to be absent),
+/// and the fallback rules over them. A call loads only what its chains walk through:
+/// <see cref="Missing"/> says which tags to read next, so a lookup reads a few records rather
+/// than the whole registry. <c>default</c> that was never written reads as its initial settings.
 /// </summary>
 internal sealed class LocaleRegistry
 {
-    private readonly SortedDictionary<string, Locale> _locales;
+    private static readonly Timestamp Epoch = new();
+    private readonly Dictionary<string, LocaleRecord?> _known = new(StringComparer.Ordinal);
+    private readonly bool _complete;
 
-    private LocaleRegistry(SortedDictionary<string, Locale> locales) => _locales = locales;
+    /// <param name="complete">True when every registered locale is (or will be) added, so a tag never added is absent.</param>
+    public LocaleRegistry(bool complete = false) => _complete = complete;
 
-    /// <summary>Locales ordered by tag, <c>default</c> first.</summary>
-    public IEnumerable<Locale> Locales => _locales.Values;
-
-    /// <summary>A registry holding only the <c>default</c> locale, created at <paramref name="now"/>.</summary>
-    public static LocaleRegistry Initial(Timestamp now)
+    /// <summary>A complete registry of <paramref name="locales"/> (and <c>default</c>): for rules over a known set.</summary>
+    public static LocaleRegistry Of(IEnumerable<Locale> locales)
     {
-        var registry = new LocaleRegistry(new SortedDictionary<string, Locale>(DefaultFirst.Instance));
-        registry.Put(new Locale
+        var registry = new LocaleRegistry(complete: true);
+        foreach (var locale in locales)
         {
-            Tag = LocaleTags.Default,
-            DisplayName = "Default",
-            NativeName = "Default",
-            Direction = TextDirection.LeftToRight,
-            IsDefault = true,
-            Version = 1,
-            CreateTime = now,
-            UpdateTime = now,
-        });
+            registry.Add(locale.Tag, new LocaleRecord { Locale = locale });
+        }
+
         return registry;
     }
 
-    public static LocaleRegistry Parse(ReadOnlyMemory<byte> bytes)
+    /// <summary>The settings <c>default</c> has until it is first changed.</summary>
+    public static Locale InitialDefault(Timestamp now) => new()
     {
-        var stored = ListLocalesResponse.Parser.ParseFrom(bytes.Span);
-        var locales = new SortedDictionary<string, Locale>(DefaultFirst.Instance);
-        foreach (var locale in stored.Locales)
-        {
-            locales[locale.Tag] = locale;
-        }
+        Tag = LocaleTags.Default,
+        DisplayName = "Default",
+        NativeName = "Default",
+        Direction = TextDirection.LeftToRight,
+        IsDefault = true,
+        Version = 1,
+        CreateTime = now,
+        UpdateTime = now,
+    };
 
-        return new LocaleRegistry(locales);
-    }
+    /// <summary>Records what the store holds for <paramref name="tag"/> (null: not registered).</summary>
+    public void Add(string tag, LocaleRecord? record) => _known[tag] = record;
 
-    public byte[] ToBytes()
-    {
-        var stored = new ListLocalesResponse();
-        stored.Locales.AddRange(_locales.Values);
-        return stored.ToByteArray();
-    }
+    public bool Knows(string tag) => _complete || _known.ContainsKey(tag);
 
-    public Locale? Find(string tag) => _locales.GetValueOrDefault(tag);
+    /// <summary>The record of a registered tag; null when not registered (or, for <c>default</c>, never written).</summary>
+    public LocaleRecord? Record(string tag) =>
+        _known.TryGetValue(tag, out var record) ? record
+        : _complete ? null
+        : throw new InvalidOperationException($"Locale '{tag}' was not loaded; load LocaleRegistry.Missing first.");
 
-    public void Put(Locale locale) => _locales[locale.Tag] = locale;
-
-    public bool Remove(string tag) => _locales.Remove(tag);
+    /// <summary>The settings of a registered locale (always some for <c>default</c>); null when not registered.</summary>
+    public Locale? Find(string tag) => Record(tag)?.Locale ?? (tag == LocaleTags.Default ? InitialDefault(Epoch) : null);
 
     /// <summary>True when the locale is registered and enabled, so its table is searched.</summary>
     public bool IsSearched(string tag) => Find(tag) is { Disabled: false };
@@ -81,9 +75,46 @@ internal sealed class LocaleRegistry
         return tag == LocaleTags.Default ? "en" : LocaleTags.LanguageOf(tag);
     }
 
-    /// <summary>Locales whose explicit <c>fallback_locale</c> is <paramref name="tag"/>.</summary>
-    public IEnumerable<string> FallingBackTo(string tag) =>
-        _locales.Values.Where(l => l.FallbackLocale == tag).Select(l => l.Tag);
+    /// <summary>
+    /// The tags to read before <see cref="Chain"/> of <paramref name="start"/> (or
+    /// <see cref="CycleIf"/> from it, under <paramref name="proposed"/>) can answer: the first
+    /// step of the walk not read yet, with its parents (read ahead: most chains follow
+    /// parents), and <c>default</c>. Empty when everything is known.
+    /// </summary>
+    public List<string> Missing(string start, (string Tag, string Fallback)? proposed = null)
+    {
+        var missing = new List<string>();
+        if (!Knows(LocaleTags.Default))
+        {
+            missing.Add(LocaleTags.Default);
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var current = start; current != LocaleTags.Default && seen.Add(current);)
+        {
+            if (!Knows(current) && proposed?.Tag != current)
+            {
+                for (string? tag = current; tag is not null; tag = LocaleTags.Parent(tag))
+                {
+                    if (!Knows(tag))
+                    {
+                        missing.Add(tag);
+                    }
+                }
+
+                break;
+            }
+
+            if (Next(current, proposed).Next is not { } next)
+            {
+                break;
+            }
+
+            current = next;
+        }
+
+        return missing;
+    }
 
     /// <summary>
     /// The fallback chain of a canonical tag: the tag, then each locale's explicit fallback or
@@ -109,6 +140,9 @@ internal sealed class LocaleRegistry
         });
         return steps;
     }
+
+    /// <summary>The tags of <see cref="Chain"/> whose tables are searched, in chain order.</summary>
+    public List<string> SearchedChain(string tag) => [.. Chain(tag).Where(s => s.Searched).Select(s => s.Locale)];
 
     /// <summary>
     /// The path of the cycle that giving <paramref name="tag"/> the explicit fallback
@@ -138,20 +172,5 @@ internal sealed class LocaleRegistry
         return string.IsNullOrEmpty(explicitFallback)
             ? (LocaleTags.Parent(current), FallbackReason.Parent)
             : (explicitFallback, FallbackReason.Explicit);
-    }
-
-    /// <summary>The order of <see cref="Locales"/>: <c>default</c> first, then ordinal.</summary>
-    public static int CompareTags(string x, string y) => DefaultFirst.Instance.Compare(x, y);
-
-    /// <summary>Ordinal order with <c>default</c> before every tag, as ListLocales promises.</summary>
-    private sealed class DefaultFirst : IComparer<string>
-    {
-        public static readonly DefaultFirst Instance = new();
-
-        public int Compare(string? x, string? y) =>
-            x == y ? 0
-            : x == LocaleTags.Default ? -1
-            : y == LocaleTags.Default ? 1
-            : string.CompareOrdinal(x, y);
     }
 }
