@@ -27,6 +27,9 @@ internal sealed class HostProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>True once the host process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Standard output so far, one entry per line.</summary>
     public IReadOnlyList<string> Output
     {
