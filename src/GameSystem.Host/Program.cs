@@ -24,6 +24,9 @@ try
     settings = HostSettings.Read(builder.Configuration);
     var catalog = ServiceCatalog.Discover(AppContext.BaseDirectory);
     selection = new ImmutableSelection(catalog.Select(settings.Services));
+
+    // Each selected service's IOptions<T> comes from GameSystem:<T without Options> (ServiceOptions).
+    ServiceOptions.Add(builder.Services, builder.Configuration, selection.Services.Select(s => s.Implementation).OfType<Type>());
     foreach (var info in catalog.Contracts)
     {
         // Every generated client is injectable, so services call each other through them.
@@ -37,6 +40,7 @@ catch (SettingException ex)
 }
 
 builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(settings.Server);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGameSystemStateStore(settings.StoreRedis);
 builder.Services.AddSingleton(selection);

@@ -65,6 +65,19 @@ public sealed class HostStartupTests(NatsServerFixture nats, RedisServerFixture 
         Assert.Empty(host.Output);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task BadServiceOption_ExitsWithCode2AndOneLineNamingTheSetting()
+    {
+        await using var host = HostProcess.Start(["--services", "event-bus", "--nats", nats.Url, "--GameSystem:Mesh:SubjectPrefix", MeshCaller.NewPrefix(),
+            "--GameSystem:EventBus:Streams:0:Name", "quests", "--GameSystem:EventBus:Streams:0:TypePatterns:0", "quest.>", "--GameSystem:EventBus:Streams:0:Replicas", "9"]);
+
+        var exitCode = await host.WaitForExitAsync(ExitTimeout, Cancellation);
+
+        Assert.True(exitCode == 2, $"Exit code {exitCode}.\n{host.Transcript}");
+        var message = Assert.Single(host.Errors, line => line.Length > 0);
+        Assert.Equal("Configuration error: GameSystem:EventBus:Streams:0:Replicas '9' must be 1-5 (JetStream's limit; a single nats-server needs 1).", message);
+    }
+
     // The console logger pads the service name and state into columns.
     private static Regex ServiceLine(string service, string state, string subject) =>
         new($@"^\s+{Regex.Escape(service)}\s+{state}\s+{Regex.Escape(subject)}$");

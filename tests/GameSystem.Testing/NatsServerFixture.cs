@@ -24,11 +24,18 @@ public sealed class NatsServerFixture : IAsyncLifetime
     /// <inheritdoc/>
     public async ValueTask InitializeAsync() => _server = await StartAsync().ConfigureAwait(false);
 
-    /// <summary>Starts another, independent nats-server (for tests that kill or restart one).</summary>
-    public static Task<ServerProcess> StartAsync(int? port = null) => ServerProcess.StartAsync(
+    /// <summary>
+    /// Starts another, independent nats-server (for tests that kill or restart one). JetStream
+    /// keeps its files in <paramref name="storeDirectory"/> when given (the caller owns it, so a
+    /// restart on the same port and directory finds what was stored), else in the server's
+    /// scratch directory; <paramref name="jetStream"/> false starts a server without JetStream.
+    /// </summary>
+    public static Task<ServerProcess> StartAsync(int? port = null, string? storeDirectory = null, bool jetStream = true) => ServerProcess.StartAsync(
         "nats-server",
         "Install it with 'sudo apt-get install -y nats-server' (eng/install-prereqs.sh does this).",
-        (port, dir) => ["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", Path.Combine(dir, "jetstream")],
+        (port, dir) => jetStream
+            ? ["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-js", "-sd", storeDirectory ?? Path.Combine(dir, "jetstream")]
+            : ["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
         TimeSpan.FromSeconds(20),
         port);
 

@@ -35,13 +35,19 @@ public sealed class ServiceMesh : IAsyncDisposable
     /// contract it implements; the invoker it is given lets an implementation call its peers.
     /// Implementations with background work (<see cref="IHostedService"/>) run while served.
     /// </summary>
-    public static async Task<ServiceMesh> StartAsync(NatsServerFixture nats, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations)
+    public static Task<ServiceMesh> StartAsync(NatsServerFixture nats, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations)
     {
         ArgumentNullException.ThrowIfNull(nats);
+        return StartAsync(nats.Url, name, createImplementations);
+    }
+
+    /// <summary>As <see cref="StartAsync(NatsServerFixture, string, Func{IMeshCallInvoker, IReadOnlyList{object}})"/>, on the nats-server at <paramref name="natsUrl"/> (one a test starts, kills or restarts itself).</summary>
+    public static async Task<ServiceMesh> StartAsync(string natsUrl, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations)
+    {
         ArgumentNullException.ThrowIfNull(createImplementations);
         var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
-        var serverConnection = await nats.ConnectAsync(name + "-server").ConfigureAwait(false);
-        var clientConnection = await nats.ConnectAsync(name + "-client").ConfigureAwait(false);
+        var serverConnection = await ConnectAsync(natsUrl, name + "-server").ConfigureAwait(false);
+        var clientConnection = await ConnectAsync(natsUrl, name + "-client").ConfigureAwait(false);
         var server = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix });
         var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
         var implementations = createImplementations(invoker);
@@ -64,6 +70,14 @@ public sealed class ServiceMesh : IAsyncDisposable
         }
 
         return new ServiceMesh(serverConnection, clientConnection, server, invoker, implementations);
+    }
+
+    /// <summary>Opens a connection to the nats-server at <paramref name="natsUrl"/>.</summary>
+    public static async Task<NatsConnection> ConnectAsync(string natsUrl, string name)
+    {
+        var connection = new NatsConnection(NatsOpts.Default with { Url = natsUrl, Name = name });
+        await connection.ConnectAsync().ConfigureAwait(false);
+        return connection;
     }
 
     /// <inheritdoc/>
