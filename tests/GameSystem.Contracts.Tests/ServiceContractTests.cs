@@ -37,6 +37,9 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
         var implemented = Contracts.Implementations.TryGetValue(info.FullName, out var implementation);
         await using var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
         var services = new ServiceCollection()
+            .AddSingleton<NATS.Client.Core.INatsConnection>(serverConnection)
+            .AddSingleton(MeshServerOptions.Default with { SubjectPrefix = prefix })
+            .AddOptions()
             .AddSingleton(TimeProvider.System)
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
             .AddGameSystemStateStore(redisConnectionString: null);
@@ -47,10 +50,17 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
         }
 
         await using var provider = services.BuildServiceProvider();
-        server.AddService(implemented
-            ? info.Bind(ActivatorUtilities.CreateInstance(provider, implementation!, OutboxArguments(implementation!, info.Name)))
-            : MeshServiceDefinition.Unimplemented(info.Descriptor));
+        var instance = implemented ? ActivatorUtilities.CreateInstance(provider, implementation!, OutboxArguments(implementation!, info.Name)) : null;
+        server.AddService(instance is not null ? info.Bind(instance) : MeshServiceDefinition.Unimplemented(info.Descriptor));
         await server.StartAsync(Timeout);
+
+        // As in the host: background work (event-bus declaring its streams) starts once served.
+        if (instance is Microsoft.Extensions.Hosting.IHostedService hosted)
+        {
+            await hosted.StartAsync(Timeout);
+        }
+
+        await using var disposal = new AsyncDisposal(instance);
         var client = info.CreateClient(invoker);
 
         foreach (var method in info.Descriptor.Methods)
@@ -85,6 +95,27 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
         implementation.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(EventOutbox)))
             ? [new EventOutbox(serviceName)]
             : [];
+
+    private sealed class AsyncDisposal(object? instance) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (instance is Microsoft.Extensions.Hosting.IHostedService hosted)
+            {
+                await hosted.StopAsync(CancellationToken.None);
+            }
+
+            switch (instance)
+            {
+                case IAsyncDisposable asyncDisposable:
+                    await asyncDisposable.DisposeAsync();
+                    break;
+                case IDisposable disposable:
+                    disposable.Dispose();
+                    break;
+            }
+        }
+    }
 
     private static async Task InvokeAsync(MethodInfo call, object client, IMessage request, bool streaming)
     {
