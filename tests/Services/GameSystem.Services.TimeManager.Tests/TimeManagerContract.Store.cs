@@ -40,6 +40,23 @@ public abstract partial class TimeManagerContract
         return items;
     }
 
+    /// <summary>A paused clock (timers fire only by a jump) of a new world.</summary>
+    private static async Task<CreateClockRequest> CreatePausedClockAsync(TimeManagerHarness mesh)
+    {
+        var clock = NewCreate();
+        clock.StartPaused = true;
+        await mesh.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        return clock;
+    }
+
+    /// <summary>An instance on a store that can "crash" (go down right after a chosen commit), and the healthy store beneath it.</summary>
+    private async Task<(IStateStore Store, ObservedStore Crashing, TimeManagerHarness Instance)> StartCrashableAsync()
+    {
+        var store = await CreateStoreAsync();
+        var crashing = new ObservedStore(store);
+        return (store, crashing, await StartAsync(store: crashing));
+    }
+
     private static async Task<string> GenerationOfAsync(IStateStore store, string worldId) =>
         ClockRecord.Parser.ParseFrom((await store.GetAsync(StoreKeys.Clock(worldId), Timeout))!.Value.Span).Generation;
 
@@ -162,9 +179,7 @@ public abstract partial class TimeManagerContract
     {
         await using var mesh = await StartAsync();
         var faker = Seeded(4102);
-        var clock = NewCreate();
-        clock.StartPaused = true;
-        await mesh.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        var clock = await CreatePausedClockAsync(mesh);
         string[] owners = ["quest-system", "npc-behavior", "story-teller"];
         var subjects = Enumerable.Range(0, 4).Select(_ => $"players/{faker.Random.AlphaNumeric(6)}/quests/{faker.Random.Number(1, 99)}").ToArray();
         var created = new List<Timer>();
@@ -228,9 +243,7 @@ public abstract partial class TimeManagerContract
     {
         var store = new ObservedStore(await CreateStoreAsync());
         await using var mesh = await StartAsync(store: store);
-        var clock = NewCreate();
-        clock.StartPaused = true;
-        await mesh.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        var clock = await CreatePausedClockAsync(mesh);
         for (var i = 0; i < 150; i++)
         {
             var request = NewTimer(clock.WorldId, fireAfter: 600 + i);
@@ -329,9 +342,7 @@ public abstract partial class TimeManagerContract
     public async Task CreateTimer_RetriedConcurrently_WithAGeneratedId_CreatesOneTimer_AndEveryRetryGetsIt()
     {
         await using var mesh = await StartAsync();
-        var clock = NewCreate();
-        clock.StartPaused = true;
-        await mesh.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        var clock = await CreatePausedClockAsync(mesh);
         var request = NewTimer(clock.WorldId, fireAfter: 600);
 
         var timers = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => mesh.Client.CreateTimerAsync(request, cancellationToken: Timeout).AsTask()));
@@ -364,9 +375,8 @@ public abstract partial class TimeManagerContract
     [Fact(Timeout = 60_000)]
     public async Task CreateClock_StoppedRightAfterItsCommit_IsListedOnceAnotherInstanceCatchesUp_AndItsRetryGetsTheClock()
     {
-        var store = await CreateStoreAsync();
-        var crashing = new ObservedStore(store);
-        await using var first = await StartAsync(store: crashing);
+        var (store, crashing, instance) = await StartCrashableAsync();
+        await using var first = instance;
         var create = NewCreate();
         crashing.CrashAfterNextCommitIn(StoreKeys.WorldPartition(create.WorldId));
 
@@ -388,12 +398,9 @@ public abstract partial class TimeManagerContract
     [Fact(Timeout = 60_000)]
     public async Task DeleteClock_StoppedBeforeItsSweep_NeverShowsTheOldTimersAgain_AndTheSweepCompletesLater()
     {
-        var store = await CreateStoreAsync();
-        var crashing = new ObservedStore(store);
-        await using var first = await StartAsync(store: crashing);
-        var clock = NewCreate();
-        clock.StartPaused = true;
-        await first.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        var (store, crashing, instance) = await StartCrashableAsync();
+        await using var first = instance;
+        var clock = await CreatePausedClockAsync(first);
         for (var i = 0; i < 5; i++)
         {
             await first.Client.CreateTimerAsync(NewTimer(clock.WorldId, fireAfter: 600 * (i + 1)), cancellationToken: Timeout);
@@ -421,12 +428,9 @@ public abstract partial class TimeManagerContract
     [Fact(Timeout = 60_000)]
     public async Task SetClockTime_StoppedBeforeFiring_StillFiresThePassedTimersOfThePausedClock_AndItsRetryAnswersAsTheFirstTime()
     {
-        var store = await CreateStoreAsync();
-        var crashing = new ObservedStore(store);
-        await using var first = await StartAsync(store: crashing);
-        var clock = NewCreate();
-        clock.StartPaused = true;
-        await first.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        var (store, crashing, instance) = await StartCrashableAsync();
+        await using var first = instance;
+        var clock = await CreatePausedClockAsync(first);
         var early = NewTimer(clock.WorldId, fireAfter: 600);
         early.TimerId = "early";
         var late = NewTimer(clock.WorldId, fireAfter: 7200);
@@ -455,9 +459,8 @@ public abstract partial class TimeManagerContract
     [Fact(Timeout = 60_000)]
     public async Task CreateTimer_DueAtOnce_StoppedBeforeFiring_FiresOnAnotherInstancesNextPass_AndItsRetryGetsTheTimer()
     {
-        var store = await CreateStoreAsync();
-        var crashing = new ObservedStore(store);
-        await using var first = await StartAsync(store: crashing);
+        var (store, crashing, instance) = await StartCrashableAsync();
+        await using var first = instance;
         var clock = NewCreate();
         clock.StartGameSeconds = 10_000;
         await first.Client.CreateClockAsync(clock, cancellationToken: Timeout);
@@ -481,9 +484,7 @@ public abstract partial class TimeManagerContract
     {
         var store = await CreateStoreAsync();
         await using var mesh = await StartAsync(store: store);
-        var clock = NewCreate();
-        clock.StartPaused = true;
-        await mesh.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        var clock = await CreatePausedClockAsync(mesh);
         const int Count = 450;
         for (var batch = 0; batch < Count / 10; batch++)
         {
@@ -508,26 +509,10 @@ public abstract partial class TimeManagerContract
         var store = await CreateStoreAsync();
         await using var watcher = await StartAsync(store: store);
         await using var other = await StartAsync(store: store);
-        var clock = NewCreate();
-        clock.StartPaused = true;
-        await other.Client.CreateClockAsync(clock, cancellationToken: Timeout);
+        var clock = await CreatePausedClockAsync(other);
         var timer = (await other.Client.CreateTimerAsync(NewTimer(clock.WorldId, fireAfter: 600), cancellationToken: Timeout)).Timer;
         var received = new List<WatchClockResponse>();
-        var reader = Task.Run(async () =>
-        {
-            await foreach (var update in watcher.Client.WatchClockAsync(new WatchClockRequest { WorldId = clock.WorldId, IncludeTimerEvents = true }, cancellationToken: Timeout))
-            {
-                lock (received)
-                {
-                    received.Add(update);
-                }
-
-                if (update.UpdateCase == WatchClockResponse.UpdateOneofCase.TimerFired)
-                {
-                    return;
-                }
-            }
-        }, Timeout);
+        var reader = WatchUntilATimerFiresAsync(watcher, new WatchClockRequest { WorldId = clock.WorldId, IncludeTimerEvents = true }, received);
         await AdvanceUntilAsync(() => Task.FromResult(received.Count > 0), "the snapshot");
 
         await other.Client.SetClockTimeAsync(new SetClockTimeRequest { WorldId = clock.WorldId, ElapsedGameSeconds = 1000 }, cancellationToken: Timeout);

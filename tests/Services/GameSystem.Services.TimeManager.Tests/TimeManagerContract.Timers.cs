@@ -40,6 +40,23 @@ public abstract partial class TimeManagerContract
         Assert.Fail($"Gave up waiting: {what}");
     }
 
+    /// <summary>Reads a WatchClock stream into <paramref name="received"/> (locked) until its first TimerFired.</summary>
+    private static Task WatchUntilATimerFiresAsync(TimeManagerHarness mesh, WatchClockRequest request, List<WatchClockResponse> received) => Task.Run(async () =>
+    {
+        await foreach (var update in mesh.Client.WatchClockAsync(request, cancellationToken: Timeout))
+        {
+            lock (received)
+            {
+                received.Add(update);
+            }
+
+            if (update.UpdateCase == WatchClockResponse.UpdateOneofCase.TimerFired)
+            {
+                return;
+            }
+        }
+    }, Timeout);
+
     private static async Task<Timer> GetTimerAsync(TimeManagerHarness mesh, string worldId, string timerId) =>
         (await mesh.Client.GetTimerAsync(new GetTimerRequest { WorldId = worldId, TimerId = timerId }, cancellationToken: Timeout)).Timer;
 
@@ -370,24 +387,8 @@ public abstract partial class TimeManagerContract
         theirs.Owner = "weather-manager";
         var mineTimer = (await mesh.Client.CreateTimerAsync(mine, cancellationToken: Timeout)).Timer;
         await mesh.Client.CreateTimerAsync(theirs, cancellationToken: Timeout);
-        using var watch = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
         var received = new List<WatchClockResponse>();
-
-        var reader = Task.Run(async () =>
-        {
-            await foreach (var update in mesh.Client.WatchClockAsync(new WatchClockRequest { WorldId = clock.WorldId, IncludeTimerEvents = true, TimerOwner = "story-teller" }, cancellationToken: watch.Token))
-            {
-                lock (received)
-                {
-                    received.Add(update);
-                }
-
-                if (update.UpdateCase == WatchClockResponse.UpdateOneofCase.TimerFired)
-                {
-                    return;
-                }
-            }
-        }, Timeout);
+        var reader = WatchUntilATimerFiresAsync(mesh, new WatchClockRequest { WorldId = clock.WorldId, IncludeTimerEvents = true, TimerOwner = "story-teller" }, received);
         await AdvanceUntilAsync(() => Task.FromResult(received.Count > 0), "the snapshot");
         await mesh.Client.SetClockTimeAsync(new SetClockTimeRequest { WorldId = clock.WorldId, ElapsedGameSeconds = 1000 }, cancellationToken: Timeout);
         await AdvanceUntilAsync(() => Task.FromResult(reader.IsCompleted), "the timer event on the stream");
