@@ -53,7 +53,7 @@ internal sealed partial class MeshHostedService(
             MeshServiceDefinition definition;
             if (service.Implementation is { } type)
             {
-                var implementation = ActivatorUtilities.CreateInstance(services, type);
+                var implementation = ActivatorUtilities.CreateInstance(services, type, [.. EventOutboxFor(type, service.Info.Name)]);
                 _implementations.Add(implementation);
                 definition = service.Info.Bind(implementation);
             }
@@ -99,6 +99,15 @@ internal sealed partial class MeshHostedService(
         {
             var subject = MeshSubjects.ServiceWildcard(settings.Server.SubjectPrefix, service.Info.FullName);
             LogService(logger, service.Info.Name, service.IsImplemented ? "implemented" : "UNIMPLEMENTED", subject);
+        }
+    }
+
+    /// <summary>A service that records domain events takes an outbox of its own, named after it (the relay that drains it is not wired yet).</summary>
+    private IEnumerable<object> EventOutboxFor(Type type, string serviceName)
+    {
+        if (type.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(GameSystem.Events.EventOutbox))))
+        {
+            yield return new GameSystem.Events.EventOutbox(serviceName, services.GetService<TimeProvider>());
         }
     }
 
