@@ -3,6 +3,7 @@ using Bogus;
 using GameSystem.Services.TimeManager.Internal;
 using GameSystem.State;
 using GameSystem.TimeManager.V1;
+using Google.Protobuf;
 using Grpc.Core;
 using Timer = GameSystem.TimeManager.V1.Timer;
 
@@ -522,5 +523,28 @@ public abstract partial class TimeManagerContract
         var fired = received[^1].TimerFired;
         Assert.Equal(((await other.FiresAsync()).Single().Fire), fired);
         Assert.Equal((timer.TimerId, 1L, true), (fired.TimerId, fired.Occurrence, fired.Final));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Scheduler_KeepsFiringOtherWorlds_WhileOneWorldsPendingWorkCannotBeApplied()
+    {
+        var store = await CreateStoreAsync();
+        await using var mesh = await StartAsync(store: store);
+        var poisoned = NewCreate();
+        await mesh.Client.CreateClockAsync(poisoned, cancellationToken: Timeout);
+
+        // A sweep request whose generation holds a record no version can read (a truncated message).
+        var transaction = new StateTransaction()
+            .Set(StoreKeys.Timer(poisoned.WorldId, "broken", "t"), new byte[] { 0x0A, 0xFF })
+            .IndexAdd(StoreKeys.TimersIndex(poisoned.WorldId, "broken"), StoreKeys.TimerMember(1, "t"))
+            .Enqueue(StoreKeys.SweepOutbox, new SweepRequest { WorldId = poisoned.WorldId, Generation = "broken" }.ToByteArray());
+        Assert.True((await store.ExecuteAsync(transaction, Timeout)).Succeeded);
+        var healthy = NewCreate(scale: 60);
+        await mesh.Client.CreateClockAsync(healthy, cancellationToken: Timeout);
+        var timer = (await mesh.Client.CreateTimerAsync(NewTimer(healthy.WorldId, fireAfter: 60), cancellationToken: Timeout)).Timer;
+
+        await AdvanceUntilAsync(async () => (await GetTimerAsync(mesh, healthy.WorldId, timer.TimerId)).State == TimerState.Fired, "the healthy world's timer fires");
+
+        Assert.Equal($"{healthy.WorldId}/{timer.TimerId}/1", Assert.Single(await mesh.OutboxAsync()).Event.EventId);
     }
 }

@@ -1,4 +1,5 @@
 using GameSystem.State;
+using Microsoft.Extensions.Logging;
 
 namespace GameSystem.Services.TimeManager.Internal;
 
@@ -12,11 +13,13 @@ namespace GameSystem.Services.TimeManager.Internal;
 /// <param name="outbox">The outbox drained.</param>
 /// <param name="owner">Who claims (one per service instance), so instances do not drain one partition at once.</param>
 /// <param name="apply">Applies the messages of one partition, oldest first.</param>
-internal sealed class OutboxDrain(
+/// <param name="logger">Where a partition that cannot be applied is reported.</param>
+internal sealed partial class OutboxDrain(
     IStateOutboxStore outboxes,
     string outbox,
     string owner,
-    Func<string, IReadOnlyList<StateOutboxMessage>, CancellationToken, ValueTask> apply)
+    Func<string, IReadOnlyList<StateOutboxMessage>, CancellationToken, ValueTask> apply,
+    ILogger logger)
 {
     /// <summary>How long a claim keeps other instances off a partition: far longer than an apply takes.</summary>
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
@@ -25,6 +28,7 @@ internal sealed class OutboxDrain(
     private static readonly TimeSpan IdleBeforeRetiring = TimeSpan.FromSeconds(10);
 
     private const int MessagesPerClaim = 100;
+    private const int PartitionsAtOnce = 8;
     private const int ClaimsPerPartition = 10;
 
     public string Outbox => outbox;
@@ -39,13 +43,21 @@ internal sealed class OutboxDrain(
             partitions.Add(partition);
         }
 
-        foreach (var partition in partitions)
+        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = PartitionsAtOnce, CancellationToken = cancellationToken }, async (partition, token) =>
         {
-            if (!await DrainAsync(partition, cancellationToken).ConfigureAwait(false))
+            try
             {
-                await outboxes.RetireOutboxPartitionAsync(outbox, partition, IdleBeforeRetiring, cancellationToken).ConfigureAwait(false);
+                if (!await DrainAsync(partition, token).ConfigureAwait(false))
+                {
+                    await outboxes.RetireOutboxPartitionAsync(outbox, partition, IdleBeforeRetiring, token).ConfigureAwait(false);
+                }
             }
-        }
+            catch (Exception ex) when (ex is not OperationCanceledException and not StateStoreUnavailableException)
+            {
+                // One partition that cannot be applied now must not hold up every other world's.
+                LogPartitionFailed(logger, outbox, partition, ex);
+            }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -78,4 +90,7 @@ internal sealed class OutboxDrain(
 
         return true;
     }
+
+    [LoggerMessage(EventId = 2119, Level = LogLevel.Warning, Message = "Cannot apply the {Outbox} updates of partition {Partition}; retrying on the next pass")]
+    private static partial void LogPartitionFailed(ILogger logger, string outbox, string partition, Exception exception);
 }

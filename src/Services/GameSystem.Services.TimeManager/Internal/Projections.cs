@@ -31,9 +31,9 @@ internal sealed partial class Projections
         _store = store;
         _logger = logger;
         var owner = "time-manager-" + Guid.NewGuid().ToString("N");
-        Directory = new OutboxDrain(outboxes, StoreKeys.DirectoryOutbox, owner, ApplyDirectoryAsync);
-        Wakes = new OutboxDrain(outboxes, StoreKeys.WakeOutbox, owner, ApplyWakeAsync);
-        Sweeps = new OutboxDrain(outboxes, StoreKeys.SweepOutbox, owner, ApplySweepsAsync);
+        Directory = new OutboxDrain(outboxes, StoreKeys.DirectoryOutbox, owner, ApplyDirectoryAsync, logger);
+        Wakes = new OutboxDrain(outboxes, StoreKeys.WakeOutbox, owner, ApplyWakeAsync, logger);
+        Sweeps = new OutboxDrain(outboxes, StoreKeys.SweepOutbox, owner, ApplySweepsAsync, logger);
     }
 
     public OutboxDrain Directory { get; }

@@ -14,6 +14,9 @@ internal sealed partial class TimerScheduler(TimerBook book, Projections project
     /// <summary>Real time between two passes: how late (at most) a timer fires on a running clock.</summary>
     public static readonly TimeSpan PassInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Due worlds handled at once: each is a short chain of store round trips, mostly waiting.</summary>
+    private const int WorldsAtOnce = 8;
+
     /// <summary>
     /// One pass: apply pending projection updates (so the wake index reflects every change
     /// made so far, on any instance, crashed or not), then fire the timers of the worlds the
@@ -22,23 +25,24 @@ internal sealed partial class TimerScheduler(TimerBook book, Projections project
     public async ValueTask RunPassAsync(CancellationToken cancellationToken)
     {
         await projections.DrainAllAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var worldId in await projections.DueWorldsAsync(time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        var due = await projections.DueWorldsAsync(time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = WorldsAtOnce, CancellationToken = cancellationToken }, async (worldId, token) =>
         {
             try
             {
-                await book.WakeAsync(worldId, cancellationToken).ConfigureAwait(false);
+                await book.WakeAsync(worldId, token).ConfigureAwait(false);
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Aborted)
             {
                 // Contended by another instance working on the same world; it stays due for the next pass.
                 LogWorldContended(logger, worldId);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException && ex is not State.StateStoreUnavailableException)
+            catch (Exception ex) when (ex is not OperationCanceledException and not State.StateStoreUnavailableException)
             {
                 // One world that cannot be handled (an unreadable record, say) must not starve the others.
                 LogWorldFailed(logger, worldId, ex);
             }
-        }
+        }).ConfigureAwait(false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
