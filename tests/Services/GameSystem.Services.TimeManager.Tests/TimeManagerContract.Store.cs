@@ -547,4 +547,37 @@ public abstract partial class TimeManagerContract
 
         Assert.Equal($"{healthy.WorldId}/{timer.TimerId}/1", Assert.Single(await mesh.OutboxAsync()).Event.EventId);
     }
+
+    [Fact(Timeout = 20_000)]
+    public async Task ProjectionUpdates_AppliedAgainOrAfterANewerOne_LeaveTheNewestInPlace()
+    {
+        // What a drainer that stopped between applying and completing (or outlived its claim) does.
+        var store = await CreateStoreAsync();
+        var projections = new Projections(store, (IStateOutboxStore)store, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var world = NewWorldId();
+        var partition = StoreKeys.WorldPartition(world);
+        var wake = _time.GetUtcNow().AddMinutes(5);
+        static StateOutboxMessage Message(long sequence, IMessage update) => new(sequence, DateTimeOffset.UnixEpoch, update.ToByteArray());
+
+        await projections.ApplyDirectoryAsync(partition, [Message(10, new DirectoryUpdate { WorldId = world, State = ClockState.Running })], Timeout);
+        await projections.ApplyDirectoryAsync(partition, [Message(5, new DirectoryUpdate { WorldId = world, State = ClockState.Unspecified })], Timeout);
+        await projections.ApplyDirectoryAsync(partition, [Message(10, new DirectoryUpdate { WorldId = world, State = ClockState.Running })], Timeout);
+        await projections.ApplyWakeAsync(partition, [Message(7, new WakeUpdate { WorldId = world, WakeTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(wake) })], Timeout);
+        await projections.ApplyWakeAsync(partition, [Message(3, new WakeUpdate { WorldId = world })], Timeout);
+        await projections.ApplyWakeAsync(partition, [Message(7, new WakeUpdate { WorldId = world, WakeTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(wake) })], Timeout);
+
+        Assert.Equal([world], (await projections.ListWorldsAsync(ClockState.Running, "", 10, null, Timeout)).Members);
+        Assert.Equal([world], (await projections.ListWorldsAsync(ClockState.Unspecified, "", 10, null, Timeout)).Members);
+        Assert.Empty((await projections.ListWorldsAsync(ClockState.Paused, "", 10, null, Timeout)).Members);
+        Assert.Equal([world], await projections.DueWorldsAsync(wake, Timeout));
+        Assert.Empty(await projections.DueWorldsAsync(wake.AddTicks(-1), Timeout));
+
+        // A newer update does apply: the clock paused, then deleted, and nothing left due.
+        await projections.ApplyDirectoryAsync(partition, [Message(11, new DirectoryUpdate { WorldId = world, State = ClockState.Paused })], Timeout);
+        Assert.Equal([world], (await projections.ListWorldsAsync(ClockState.Paused, "", 10, null, Timeout)).Members);
+        await projections.ApplyDirectoryAsync(partition, [Message(12, new DirectoryUpdate { WorldId = world, State = ClockState.Unspecified })], Timeout);
+        await projections.ApplyWakeAsync(partition, [Message(8, new WakeUpdate { WorldId = world })], Timeout);
+        Assert.Empty((await projections.ListWorldsAsync(ClockState.Unspecified, "", 10, null, Timeout)).Members);
+        Assert.Empty(await projections.DueWorldsAsync(wake.AddYears(1), Timeout));
+    }
 }

@@ -89,7 +89,7 @@ internal sealed partial class Projections
             new StateIndexQuery { From = afterWorldId.Length > 0 ? afterWorldId + " " : null, PageSize = pageSize, PageToken = pageToken },
             cancellationToken);
 
-    private async ValueTask ApplyDirectoryAsync(string partition, IReadOnlyList<StateOutboxMessage> messages, CancellationToken cancellationToken)
+    internal async ValueTask ApplyDirectoryAsync(string partition, IReadOnlyList<StateOutboxMessage> messages, CancellationToken cancellationToken)
     {
         // Only the latest update counts: it says what the clock is now.
         if (Parse(DirectoryUpdate.Parser, partition, messages[^1]) is not { } update)
@@ -140,7 +140,7 @@ internal sealed partial class Projections
         throw Contended(update.WorldId, "clock directory");
     }
 
-    private async ValueTask ApplyWakeAsync(string partition, IReadOnlyList<StateOutboxMessage> messages, CancellationToken cancellationToken)
+    internal async ValueTask ApplyWakeAsync(string partition, IReadOnlyList<StateOutboxMessage> messages, CancellationToken cancellationToken)
     {
         if (Parse(WakeUpdate.Parser, partition, messages[^1]) is not { } update)
         {
