@@ -112,6 +112,7 @@ internal sealed partial class MeshHostedService(
         }
     }
 
+    /// <summary>A service that records domain events takes an outbox of its own, named after it (the relay that drains it is not wired yet).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_server is not null)

@@ -27,10 +27,11 @@ internal sealed class CliHarness(NatsConnection connection, NatsMeshServer serve
         var connection = await nats.ConnectAsync("time-manager-server");
         var server = new NatsMeshServer(connection, MeshServerOptions.Default with { SubjectPrefix = prefix });
 
-        // time-manager publishes fired timers through event-bus; these tests create no timers.
+        // time-manager records fired timers in its outbox; these tests create no timers.
         var peers = new NatsMeshClient(connection, MeshClientOptions.Default with { SubjectPrefix = prefix });
+        var store = new InMemoryStateStore();
         server.AddService(TimeManagerServiceDispatcher.Bind(
-            new Services.TimeManager.TimeManagerService(new InMemoryStateStore(), TimeProvider.System, NullLogger<Services.TimeManager.TimeManagerService>.Instance, new EventBus.V1.EventBusServiceClient(peers))));
+            new Services.TimeManager.TimeManagerService(store, store, TimeProvider.System, NullLogger<Services.TimeManager.TimeManagerService>.Instance, new Events.EventOutbox("time-manager"))));
         await server.StartAsync();
         return new CliHarness(connection, server, peers, nats.Url, prefix);
     }

@@ -1,10 +1,11 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using GameSystem.Common.V1;
-using GameSystem.EventBus.V1;
+using GameSystem.Events;
 using GameSystem.Services.TimeManager.Internal;
 using GameSystem.State;
 using GameSystem.TimeManager.V1;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
@@ -14,14 +15,22 @@ namespace GameSystem.Services.TimeManager;
 
 /// <summary>
 /// time-manager: one game clock per world and the timers scheduled against it, kept in the
-/// state store with expected-version writes so concurrent instances never lose an update.
-/// While hosted it runs a scheduler that fires due timers and publishes their events on
-/// event-bus.
+/// state store in one partition per world, each change one transaction (see
+/// <see cref="StoreKeys"/>). While hosted it runs a scheduler that fires due timers; each
+/// fire records its <c>TimerFired</c> event in the service's outbox in the same transaction,
+/// and the host's relay delivers it to event-bus.
 /// </summary>
 public sealed partial class TimeManagerService : ITimeManagerService, IHostedService, IDisposable
 {
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 500;
+
+    /// <summary>Index members a listing reads per call at most before returning a shorter page (with a token) rather than reading on.</summary>
+    private const int MaxScannedPerPage = 2000;
+
+    /// <summary>Attempts of an optimistic read-modify-write before the call gives up with ABORTED.</summary>
+    private const int MaxAttempts = 100;
+
     private static readonly TimeSpan DefaultTickInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMilliseconds(200);
 
@@ -29,26 +38,34 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
     private readonly TimeProvider _time;
     private readonly ILogger<TimeManagerService> _logger;
     private readonly TimerBook _timers;
+    private readonly Projections _projections;
     private readonly TimerScheduler _scheduler;
 
-    /// <summary>Creates the service over a state store; fired timer events go to <paramref name="eventBus"/>.</summary>
-    public TimeManagerService(IStateStore store, TimeProvider timeProvider, ILogger<TimeManagerService> logger, EventBusServiceClient eventBus)
+    /// <summary>Creates the service over a state store; the events of fired timers go to <paramref name="events"/>.</summary>
+    /// <param name="store">Where clocks and timers are kept.</param>
+    /// <param name="outboxes">The store's outbox side: time-manager drains its own projection outboxes (the clock directory, the wake index, sweeps).</param>
+    /// <param name="timeProvider">Real time.</param>
+    /// <param name="logger">The service's log.</param>
+    /// <param name="events">The service's event outbox (the host names it <c>time-manager</c> and relays it to event-bus).</param>
+    public TimeManagerService(IStateStore store, IStateOutboxStore outboxes, TimeProvider timeProvider, ILogger<TimeManagerService> logger, EventOutbox events)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(outboxes);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
-        ArgumentNullException.ThrowIfNull(eventBus);
+        ArgumentNullException.ThrowIfNull(events);
         _store = store;
         _time = timeProvider;
         _logger = logger;
-        _timers = new TimerBook(store, timeProvider, eventBus, logger);
-        _scheduler = new TimerScheduler(_timers, timeProvider, logger);
+        _timers = new TimerBook(store, events, timeProvider, logger);
+        _projections = new Projections(store, outboxes, logger);
+        _scheduler = new TimerScheduler(_timers, _projections, timeProvider, logger);
     }
 
     /// <summary>Starts the timer scheduler (the host calls this once the service is served).</summary>
     public Task StartAsync(CancellationToken cancellationToken) => _scheduler.StartAsync(cancellationToken);
 
-    /// <summary>Stops the timer scheduler; fires not yet delivered stay in the store for the next start.</summary>
+    /// <summary>Stops the timer scheduler; what is due stays due for the next start or another instance.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => _scheduler.StopAsync(cancellationToken);
 
     /// <inheritdoc/>
@@ -68,42 +85,70 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
             Require(GameCalendar.Validate(request.Calendar, "calendar"));
         }
 
-        var now = _time.GetUtcNow();
-        var stamp = Timestamp.FromDateTimeOffset(now);
-        var clock = new Clock
+        var worldId = request.WorldId;
+        var cancellationToken = context.CancellationToken;
+        var clockKey = StoreKeys.Clock(worldId);
+        var claimKey = StoreKeys.CreateClockRequest(worldId, request.RequestId);
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            WorldId = request.WorldId,
-            DisplayName = request.DisplayName,
-            State = request.StartPaused ? ClockState.Paused : ClockState.Running,
-            TimeScale = request.TimeScale,
-            Calendar = GameCalendar.Normalize(request.Calendar),
-            AnchorGameSeconds = request.StartGameSeconds,
-            AnchorTime = stamp,
-            CreateTime = stamp,
-            UpdateTime = stamp,
-        };
-        var record = new ClockRecord { Clock = clock, CreateRequestId = request.RequestId, LastChange = ClockChangeKind.Created };
-        var key = TimerBook.ClockKey(request.WorldId);
-        var result = await _store.SetAsync(key, record.ToBytes(), expectedVersion: 0, cancellationToken: context.CancellationToken).ConfigureAwait(false);
-        if (result.Succeeded)
-        {
-            LogClockCreated(_logger, request.WorldId, request.TimeScale, clock.State);
-            return new CreateClockResponse { Clock = ClockMath.View(clock, result.Version, now) };
+            var entries = await _store.GetManyAsync([clockKey, claimKey], cancellationToken).ConfigureAwait(false);
+            if (entries[1] is { } claimed)
+            {
+                // A retry: the answer is the clock that request created, if it is still there.
+                var claim = CreateClockClaim.Parser.ParseFrom(claimed.Value.Span);
+                if (entries[0] is { } current && ClockRecord.Parser.ParseFrom(current.Value.Span) is var created && created.Generation == claim.Generation)
+                {
+                    return new CreateClockResponse { Clock = ClockMath.View(created.Clock, current.Version, _time.GetUtcNow()) };
+                }
+
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, $"request_id '{request.RequestId}' already created a clock for world '{worldId}', which has been deleted since; use a new request_id to create another."));
+            }
+
+            if (entries[0] is { } existing)
+            {
+                var record = ClockRecord.Parser.ParseFrom(existing.Value.Span);
+                if (record.CreateRequestId == request.RequestId)
+                {
+                    return new CreateClockResponse { Clock = ClockMath.View(record.Clock, existing.Version, _time.GetUtcNow()) };
+                }
+
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"World '{worldId}' already has a clock (created by another request); use GetClock to read it or UpdateClock to change it."));
+            }
+
+            var now = _time.GetUtcNow();
+            var stamp = Timestamp.FromDateTimeOffset(now);
+            var clock = new Clock
+            {
+                WorldId = worldId,
+                DisplayName = request.DisplayName,
+                State = request.StartPaused ? ClockState.Paused : ClockState.Running,
+                TimeScale = request.TimeScale,
+                Calendar = GameCalendar.Normalize(request.Calendar),
+                AnchorGameSeconds = request.StartGameSeconds,
+                AnchorTime = stamp,
+                CreateTime = stamp,
+                UpdateTime = stamp,
+            };
+            var generation = StoreKeys.NewGeneration();
+            var transaction = new StateTransaction()
+                .Set(clockKey, new ClockRecord { Clock = clock, Generation = generation, CreateRequestId = request.RequestId, LastChange = ClockChangeKind.Created }.ToByteArray(), expectedVersion: 0)
+                .Set(claimKey, new CreateClockClaim { Generation = generation }.ToByteArray(), expectedVersion: 0, ttl: StoreKeys.RequestRetention)
+
+                // Created with the clock (no timer yet); the clock's absence guards it.
+                .Set(StoreKeys.Schedule(worldId), new ScheduleRecord().ToByteArray());
+            Projections.EnqueueDirectory(transaction, worldId, clock.State);
+            var result = await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                LogClockCreated(_logger, worldId, request.TimeScale, clock.State);
+                await _projections.Directory.DrainAsync(StoreKeys.WorldPartition(worldId), cancellationToken).ConfigureAwait(false);
+                return new CreateClockResponse { Clock = ClockMath.View(clock, result.VersionOf(clockKey), now) };
+            }
+
+            // Another create (or a retry of this one) got there first: read again and answer as it decided.
         }
 
-        if (result.Current is null)
-        {
-            // Deleted between the check and the read: the world is free again, so create anew.
-            return await CreateClockAsync(request, context).ConfigureAwait(false);
-        }
-
-        var existing = ClockRecord.Parse(result.Current.Value);
-        if (existing.CreateRequestId == request.RequestId)
-        {
-            return new CreateClockResponse { Clock = ClockMath.View(existing.Clock, result.Current.Version, _time.GetUtcNow()) };
-        }
-
-        throw new RpcException(new Status(StatusCode.AlreadyExists, $"World '{request.WorldId}' already has a clock (created by another request); use GetClock to read it or UpdateClock to change it."));
+        throw TimerBook.Contended(worldId);
     }
 
     /// <inheritdoc/>
@@ -112,8 +157,8 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         ValidateWorldId(request.WorldId, "world_id");
-        var (record, version) = await ReadAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
-        return new GetClockResponse { Clock = ClockMath.View(record.Clock, version, _time.GetUtcNow()) };
+        var world = await ReadWorldAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
+        return new GetClockResponse { Clock = ClockMath.View(world.Clock.Clock, world.ClockVersion, _time.GetUtcNow()) };
     }
 
     /// <inheritdoc/>
@@ -123,38 +168,53 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         ArgumentNullException.ThrowIfNull(context);
         Require(request.PageSize is >= 0 and <= MaxPageSize, $"page_size must be 1-{MaxPageSize} (0 selects {DefaultPageSize}); got {request.PageSize}.");
         Require(System.Enum.IsDefined(request.State), $"state {(int)request.State} is not a ClockState.");
-        var after = DecodePageToken(request.PageToken);
+        var after = DecodeClockPageToken(request.PageToken);
         var pageSize = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
+        var cancellationToken = context.CancellationToken;
 
-        // The Redis store lists in SCAN order, so the whole set is read and ordered here.
-        var clocks = new List<(Clock Clock, long Version)>();
-        string? token = null;
-        do
+        // The directory lists world ids in order; each clock is read from its record, which is
+        // the truth (the directory can trail it by a pass after a crash), and one more match is
+        // looked for so the last page carries no token.
+        var response = new ListClocksResponse();
+        var now = _time.GetUtcNow();
+        string? storeToken = null;
+        var scanned = 0;
+        var lastScanned = after;
+        while (true)
         {
-            var page = await _store.ListAsync(TimerBook.ClockKeyPrefix, StateKeys.MaxPageSize, token, context.CancellationToken).ConfigureAwait(false);
-            foreach (var item in page.Items)
+            var page = await _projections.ListWorldsAsync(request.State, after, Math.Min(pageSize + 1, StateKeys.MaxPageSize), storeToken, cancellationToken).ConfigureAwait(false);
+            var entries = await _store.GetManyAsync([.. page.Members.Select(StoreKeys.Clock)], cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < entries.Count; i++)
             {
-                var clock = ClockRecord.Parse(item.Entry.Value).Clock;
-                if (string.CompareOrdinal(clock.WorldId, after) > 0 && (request.State == ClockState.Unspecified || clock.State == request.State))
+                scanned++;
+                if (entries[i] is { } entry && ClockRecord.Parser.ParseFrom(entry.Value.Span).Clock is var clock
+                    && (request.State == ClockState.Unspecified || clock.State == request.State))
                 {
-                    clocks.Add((clock, item.Entry.Version));
+                    if (response.Clocks.Count == pageSize)
+                    {
+                        response.NextPageToken = EncodeClockPageToken(response.Clocks[^1].WorldId);
+                        return response;
+                    }
+
+                    response.Clocks.Add(ClockMath.View(clock, entry.Version, now));
                 }
+
+                lastScanned = page.Members[i];
             }
 
-            token = page.NextPageToken;
-        }
-        while (token is not null);
+            if (page.NextPageToken is null)
+            {
+                return response;
+            }
 
-        var ordered = clocks.DistinctBy(c => c.Clock.WorldId).OrderBy(c => c.Clock.WorldId, StringComparer.Ordinal).ToList();
-        var now = _time.GetUtcNow();
-        var response = new ListClocksResponse();
-        response.Clocks.AddRange(ordered.Take(pageSize).Select(c => ClockMath.View(c.Clock, c.Version, now)));
-        if (ordered.Count > pageSize)
-        {
-            response.NextPageToken = Convert.ToBase64String(Encoding.UTF8.GetBytes(response.Clocks[^1].WorldId));
-        }
+            if (scanned >= MaxScannedPerPage)
+            {
+                response.NextPageToken = EncodeClockPageToken(lastScanned);
+                return response;
+            }
 
-        return response;
+            storeToken = page.NextPageToken;
+        }
     }
 
     /// <inheritdoc/>
@@ -171,7 +231,8 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         }
 
         var paths = request.UpdateMask.Paths.ToHashSet(StringComparer.Ordinal);
-        if (paths.Contains("time_scale"))
+        var rescale = paths.Contains("time_scale");
+        if (rescale)
         {
             Require(ClockMath.IsValidTimeScale(request.Clock.TimeScale), $"clock.time_scale must be greater than 0 and at most {ClockMath.MaxTimeScale:0}; got {request.Clock.TimeScale}.");
         }
@@ -181,7 +242,8 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
             Require(GameCalendar.Validate(request.Clock.Calendar, "clock.calendar"));
         }
 
-        var (record, version, now) = await MutateAsync(request.Clock.WorldId, request.ExpectedVersion, (record, currentVersion, now) =>
+        // Only the time scale moves when timers come due.
+        var (record, version, now) = await MutateAsync(request.Clock.WorldId, request.ExpectedVersion, rescale ? ClockEffects.Wake : ClockEffects.None, (record, now) =>
         {
             var clock = record.Clock;
             if (paths.Contains("display_name"))
@@ -189,7 +251,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
                 clock.DisplayName = request.Clock.DisplayName;
             }
 
-            if (paths.Contains("time_scale"))
+            if (rescale)
             {
                 ClockMath.SetTimeScale(clock, request.Clock.TimeScale, now);
             }
@@ -210,25 +272,39 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        ValidateWorldId(request.WorldId, "world_id");
-        var key = TimerBook.ClockKey(request.WorldId);
-        while (true)
+        var worldId = request.WorldId;
+        ValidateWorldId(worldId, "world_id");
+        var cancellationToken = context.CancellationToken;
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var entry = await _store.GetAsync(key, context.CancellationToken).ConfigureAwait(false);
-            if (entry is null)
+            if (await WorldSnapshot.ReadAsync(_store, worldId, cancellationToken).ConfigureAwait(false) is not { } world)
             {
-                return request.AllowMissing ? new DeleteClockResponse() : throw NotFound(request.WorldId);
+                return request.AllowMissing ? new DeleteClockResponse() : throw NotFound(worldId);
             }
 
-            CheckExpectedVersion(request.WorldId, request.ExpectedVersion, entry.Version);
-            var result = await _store.DeleteAsync(key, entry.Version, context.CancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
+            CheckExpectedVersion(worldId, request.ExpectedVersion, world.ClockVersion);
+
+            // Counted at the schedule's version the delete requires, so no timer is scheduled or fires in between.
+            var scheduled = await _store.CountIndexAsync(StoreKeys.TimersInState(worldId, world.Generation, TimerState.Scheduled), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var transaction = new StateTransaction()
+                .Delete(world.ClockKey, world.ClockVersion)
+                .Delete(world.ScheduleKey, world.ScheduleVersion);
+            Projections.EnqueueDirectory(transaction, worldId, ClockState.Unspecified);
+            Projections.EnqueueWake(transaction, worldId, null, null, _time.GetUtcNow());
+            Projections.EnqueueSweep(transaction, worldId, world.Generation, world.Schedule.FireSequence);
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
             {
-                var cancelled = await _timers.CancelWorldAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
-                LogClockDeleted(_logger, request.WorldId, cancelled);
-                return new DeleteClockResponse { CancelledTimerCount = cancelled };
+                // The clock is gone for every reader now; the directory and the sweep of its
+                // timers follow here, or on the next scheduler pass should this call stop first.
+                var partition = StoreKeys.WorldPartition(worldId);
+                await _projections.Directory.DrainAsync(partition, cancellationToken).ConfigureAwait(false);
+                await _projections.Sweeps.DrainAsync(partition, cancellationToken).ConfigureAwait(false);
+                LogClockDeleted(_logger, worldId, scheduled);
+                return new DeleteClockResponse { CancelledTimerCount = (int)scheduled };
             }
         }
+
+        throw TimerBook.Contended(worldId);
     }
 
     /// <inheritdoc/>
@@ -237,7 +313,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         ValidateWorldId(request.WorldId, "world_id");
-        var (record, version, now) = await MutateAsync(request.WorldId, request.ExpectedVersion, (record, currentVersion, now) =>
+        var (record, version, now) = await MutateAsync(request.WorldId, request.ExpectedVersion, ClockEffects.Wake | ClockEffects.Directory, (record, now) =>
         {
             if (record.Clock.State == ClockState.Paused)
             {
@@ -257,7 +333,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         ValidateWorldId(request.WorldId, "world_id");
-        var (record, version, now) = await MutateAsync(request.WorldId, request.ExpectedVersion, (record, currentVersion, now) =>
+        var (record, version, now) = await MutateAsync(request.WorldId, request.ExpectedVersion, ClockEffects.Wake | ClockEffects.Directory, (record, now) =>
         {
             if (record.Clock.State == ClockState.Running)
             {
@@ -276,22 +352,30 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        ValidateWorldId(request.WorldId, "world_id");
+        var worldId = request.WorldId;
+        ValidateWorldId(worldId, "world_id");
         Require(request.TargetCase != SetClockTimeRequest.TargetOneofCase.None, "target is required: set elapsed_game_seconds or date.");
         Require(request.TargetCase != SetClockTimeRequest.TargetOneofCase.ElapsedGameSeconds || request.ElapsedGameSeconds >= 0, $"elapsed_game_seconds must be 0 or more; got {request.ElapsedGameSeconds}.");
-
-        SetClockTimeResponse? replay = null;
-        var timers = await _timers.ListAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
-        var target = 0L;
-        var (record, _, _) = await MutateAsync(request.WorldId, request.ExpectedVersion, (record, currentVersion, now) =>
+        var cancellationToken = context.CancellationToken;
+        string[] keys = request.RequestId.Length > 0
+            ? [StoreKeys.Clock(worldId), StoreKeys.Schedule(worldId), StoreKeys.SetClockTimeRequest(worldId, request.RequestId)]
+            : [StoreKeys.Clock(worldId), StoreKeys.Schedule(worldId)];
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            if (request.RequestId.Length > 0 && record.LastSetTimeRequestId == request.RequestId && record.LastSetTimeResponse is not null)
+            var entries = await _store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
+            var world = WorldSnapshot.From(worldId, entries[0], entries[1]) ?? throw NotFound(worldId);
+            if (entries.Count > 2 && entries[2] is { } claimed)
             {
-                replay = record.LastSetTimeResponse;
-                return false;
+                var claim = SetClockTimeClaim.Parser.ParseFrom(claimed.Value.Span);
+                return claim.Generation == world.Generation
+                    ? claim.Response
+                    : throw new RpcException(new Status(StatusCode.FailedPrecondition, $"request_id '{request.RequestId}' already set the time of a clock of world '{worldId}' that has been deleted since; use a new request_id."));
             }
 
+            CheckExpectedVersion(worldId, request.ExpectedVersion, world.ClockVersion);
+            var record = world.Clock.Clone();
             var calendar = GameCalendar.From(record.Clock.Calendar);
+            long target;
             if (request.TargetCase == SetClockTimeRequest.TargetOneofCase.Date)
             {
                 Require(calendar.ValidateDate(request.Date, "date"));
@@ -302,37 +386,56 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
                 target = request.ElapsedGameSeconds;
             }
 
+            var now = _time.GetUtcNow();
             var current = ClockMath.GameSecondsAt(record.Clock, now);
             if (target < current && !request.AllowRewind)
             {
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Game time {target} is earlier than the clock's current time {current}; set allow_rewind to jump backward."));
             }
 
+            // The timers the jump passes, counted at the schedule's version the jump requires.
+            var due = await CountScheduledThroughAsync(world, target, cancellationToken).ConfigureAwait(false);
             ClockMath.Reanchor(record.Clock, target, now);
             record.LastChange = ClockChangeKind.TimeSet;
             record.PreviousGameSeconds = current;
-            record.LastSetTimeRequestId = request.RequestId;
-
             record.Clock.UpdateTime = Timestamp.FromDateTimeOffset(now);
 
-            // Kept with the clock so a retry returns the first result; the write succeeds
-            // only at currentVersion, so the clock it returns is at currentVersion + 1. The
-            // timers counted here are fired right after the write (and, should this instance
-            // stop first, by the scheduler of any instance, since the clock now reads target).
-            var due = timers.Count(t => t.Timer.State == TimerState.Scheduled && t.Timer.FireAtGameSeconds <= target);
-            record.LastSetTimeResponse = new SetClockTimeResponse { Clock = ClockMath.View(record.Clock, currentVersion + 1, now), FiredTimerCount = due };
-            return true;
-        }, context.CancellationToken).ConfigureAwait(false);
+            // The jump's due timers stay due (even on a paused clock) until each has fired, so
+            // if this call stops before firing them, the scheduler of any instance does.
+            var schedule = world.Schedule.Clone();
+            if (due > 0)
+            {
+                schedule.FireThroughGameSeconds = target;
+            }
+            else
+            {
+                schedule.ClearFireThroughGameSeconds();
+            }
 
-        if (replay is not null)
-        {
-            return replay;
+            // A set succeeds only at the version read, so the clock it writes is one past it.
+            var response = new SetClockTimeResponse { Clock = ClockMath.View(record.Clock, world.ClockVersion + 1, now), FiredTimerCount = due };
+            var transaction = new StateTransaction()
+                .Set(world.ClockKey, record.ToByteArray(), world.ClockVersion)
+                .Set(world.ScheduleKey, schedule.ToByteArray(), world.ScheduleVersion);
+            if (keys.Length > 2)
+            {
+                transaction.Set(keys[2], new SetClockTimeClaim { Generation = world.Generation, Response = response }.ToByteArray(), expectedVersion: 0, ttl: StoreKeys.RequestRetention);
+            }
+
+            Projections.EnqueueWake(transaction, worldId, record.Clock, schedule, now);
+            if ((await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                LogClockChanged(_logger, worldId, ClockChangeKind.TimeSet, world.ClockVersion + 1);
+                if (due > 0)
+                {
+                    await _timers.FireDueAsync(worldId, cancellationToken).ConfigureAwait(false);
+                }
+
+                return response;
+            }
         }
 
-        // Listed again after the write: a timer created since the count is due at target too.
-        var jumped = await _timers.ListAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
-        await _timers.FireDueAsync(jumped, record.Clock, target, context.CancellationToken).ConfigureAwait(false);
-        return record.LastSetTimeResponse!;
+        throw TimerBook.Contended(worldId);
     }
 
     /// <inheritdoc/>
@@ -342,10 +445,10 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         ArgumentNullException.ThrowIfNull(context);
         ValidateWorldId(request.WorldId, "world_id");
         Require(request.PointCase != ResolveGameTimeRequest.PointOneofCase.None, "point is required: set exactly one of elapsed_game_seconds, date, next_day_phase or next_season.");
-        var (record, _) = await ReadAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false);
+        var clock = (await ReadWorldAsync(request.WorldId, context.CancellationToken).ConfigureAwait(false)).Clock.Clock;
         var now = _time.GetUtcNow();
-        var calendar = GameCalendar.From(record.Clock.Calendar);
-        var current = ClockMath.GameSecondsAt(record.Clock, now);
+        var calendar = GameCalendar.From(clock.Calendar);
+        var current = ClockMath.GameSecondsAt(clock, now);
         long point;
         switch (request.PointCase)
         {
@@ -368,7 +471,7 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         }
 
         var response = new ResolveGameTimeResponse { GameTime = calendar.ToGameTime(point), GameSecondsFromNow = point - current };
-        if (ClockMath.EstimatedRealTime(record.Clock, point, now) is { } eta)
+        if (ClockMath.EstimatedRealTime(clock, point, now) is { } eta)
         {
             response.EstimatedRealTime = Timestamp.FromDateTimeOffset(eta);
         }
@@ -376,161 +479,92 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         return response;
     }
 
-    /// <inheritdoc/>
-    public async IAsyncEnumerable<WatchClockResponse> WatchClockAsync(WatchClockRequest request, ServerCallContext context)
+    /// <summary>How many scheduled timers fire at or before <paramref name="target"/>: read from the scheduled index up to it, nothing after.</summary>
+    private async ValueTask<int> CountScheduledThroughAsync(WorldSnapshot world, long target, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(context);
-        ValidateWorldId(request.WorldId, "world_id");
-        var tickInterval = request.TickInterval?.ToTimeSpan() ?? DefaultTickInterval;
-        Require(tickInterval >= TimeSpan.FromMilliseconds(100) && tickInterval <= TimeSpan.FromSeconds(60), $"tick_interval must be 100ms-60s; got {tickInterval.TotalMilliseconds}ms.");
-        var cancellationToken = context.CancellationToken;
-        var poll = tickInterval < MaxPollInterval ? tickInterval : MaxPollInterval;
-
-        var (record, version) = await ReadAsync(request.WorldId, cancellationToken).ConfigureAwait(false);
-        var now = _time.GetUtcNow();
-        var view = ClockMath.View(record.Clock, version, now);
-        yield return new WatchClockResponse { ClockChanged = new ClockChanged { WorldId = request.WorldId, Kind = ClockChangeKind.Snapshot, Clock = view } };
-        var last = view;
-        var lastTick = now;
-        Dictionary<string, long>? firesSeen = null;
-        if (request.IncludeTimerEvents)
+        if (!world.Schedule.HasNextFireAtGameSeconds || world.Schedule.NextFireAtGameSeconds > target)
         {
-            firesSeen = (await _timers.ListAsync(request.WorldId, cancellationToken).ConfigureAwait(false))
-                .ToDictionary(t => t.Timer.TimerId, t => t.Timer.FireCount, StringComparer.Ordinal);
+            return 0;
         }
 
-        // The store is the source of truth shared by every instance, so the stream polls it
-        // rather than relying on changes made through this instance.
-        while (!cancellationToken.IsCancellationRequested)
+        var index = StoreKeys.TimersInState(world.WorldId, world.Generation, TimerState.Scheduled);
+        var query = new StateIndexQuery { To = target == long.MaxValue ? null : StateIndex.SortableNumber(target + 1), PageSize = StateKeys.MaxPageSize };
+        var count = 0;
+        while (true)
         {
-            await Task.Delay(poll, _time, cancellationToken).ConfigureAwait(false);
-            var entry = await _store.GetAsync(TimerBook.ClockKey(request.WorldId), cancellationToken).ConfigureAwait(false);
-            now = _time.GetUtcNow();
-            if (entry is null)
+            var page = await _store.QueryIndexAsync(index, query, cancellationToken).ConfigureAwait(false);
+            count += page.Members.Count;
+            if (page.NextPageToken is null)
             {
-                yield return new WatchClockResponse { ClockChanged = new ClockChanged { WorldId = request.WorldId, Kind = ClockChangeKind.Deleted, Clock = last } };
-                yield break;
+                return count;
             }
 
-            var current = ClockRecord.Parse(entry.Value);
-            view = ClockMath.View(current.Clock, entry.Version, now);
-            if (entry.Version != last.Version)
-            {
-                yield return new WatchClockResponse
-                {
-                    ClockChanged = new ClockChanged
-                    {
-                        WorldId = request.WorldId,
-                        Kind = current.LastChange,
-                        Clock = view,
-                        PreviousGameSeconds = current.LastChange == ClockChangeKind.TimeSet ? current.PreviousGameSeconds : 0,
-                    },
-                };
-            }
-
-            foreach (var change in CalendarChanges(request.WorldId, last.Now, view))
-            {
-                yield return change;
-            }
-
-            if (firesSeen is not null)
-            {
-                foreach (var fire in await NewFiresAsync(request.WorldId, request.TimerOwner, firesSeen, cancellationToken).ConfigureAwait(false))
-                {
-                    yield return new WatchClockResponse { TimerFired = fire };
-                }
-            }
-
-            if (view.State == ClockState.Running && now - lastTick >= tickInterval)
-            {
-                lastTick = now;
-                yield return new WatchClockResponse { Tick = new ClockTick { WorldId = request.WorldId, GameTime = view.Now, TickTime = view.ReadTime } };
-            }
-
-            last = view;
+            query = query with { PageToken = page.NextPageToken };
         }
     }
 
-    /// <summary>Fires of the world's timers since the last poll, read from the timers' records so fires on any instance are seen.</summary>
-    private async ValueTask<List<TimerFired>> NewFiresAsync(string worldId, string owner, Dictionary<string, long> seen, CancellationToken cancellationToken)
+    private async ValueTask<WorldSnapshot> ReadWorldAsync(string worldId, CancellationToken cancellationToken) =>
+        await WorldSnapshot.ReadAsync(_store, worldId, cancellationToken).ConfigureAwait(false) ?? throw NotFound(worldId);
+
+    /// <summary>What else a clock change affects, recorded in its transaction.</summary>
+    [Flags]
+    private enum ClockEffects
     {
-        var fires = new List<TimerFired>();
-        foreach (var record in await _timers.ListAsync(worldId, cancellationToken).ConfigureAwait(false))
-        {
-            var timer = record.Timer;
-            var before = seen.GetValueOrDefault(timer.TimerId);
-            if (timer.FireCount <= before)
-            {
-                continue;
-            }
+        None = 0,
 
-            seen[timer.TimerId] = timer.FireCount;
-            if (owner.Length == 0 || timer.Owner == owner)
-            {
-                fires.AddRange(record.Fires.Where(f => f.Occurrence > before));
-            }
-        }
+        /// <summary>When the world's timers come due: the schedule's version is required with the clock's, and the new wake time recorded.</summary>
+        Wake = 1,
 
-        return [.. fires.OrderBy(f => f.FireTime).ThenBy(f => f.ScheduledGameSeconds)];
-    }
-
-    private static IEnumerable<WatchClockResponse> CalendarChanges(string worldId, GameTime before, Clock after)
-    {
-        var calendar = GameCalendar.From(after.Calendar);
-        var now = after.Now;
-        if (now.DayPhase != before.DayPhase)
-        {
-            var start = calendar.NextDayPhaseStart(Math.Max(0, now.ElapsedGameSeconds - GameCalendar.SecondsPerDay), now.DayPhase);
-            yield return new WatchClockResponse
-            {
-                DayPhaseChanged = new DayPhaseChanged { WorldId = worldId, PreviousPhase = before.DayPhase, CurrentPhase = now.DayPhase, GameTime = calendar.ToGameTime(Math.Min(start, now.ElapsedGameSeconds)) },
-            };
-        }
-
-        if (now.Season != before.Season)
-        {
-            var start = calendar.NextSeasonStart(Math.Max(0, now.ElapsedGameSeconds - calendar.SecondsPerYear), now.Season);
-            yield return new WatchClockResponse
-            {
-                SeasonChanged = new SeasonChanged { WorldId = worldId, PreviousSeason = before.Season, CurrentSeason = now.Season, GameTime = calendar.ToGameTime(Math.Min(start, now.ElapsedGameSeconds)) },
-            };
-        }
-    }
-
-    private async ValueTask<(ClockRecord Record, long Version)> ReadAsync(string worldId, CancellationToken cancellationToken)
-    {
-        var entry = await _store.GetAsync(TimerBook.ClockKey(worldId), cancellationToken).ConfigureAwait(false) ?? throw NotFound(worldId);
-        return (ClockRecord.Parse(entry.Value), entry.Version);
+        /// <summary>The clock's state, which the directory lists (and which is applied before the call returns).</summary>
+        Directory = 2,
     }
 
     /// <summary>
-    /// Read-modify-write with an expected-version write, retried on conflict so a concurrent
-    /// change is never lost. <paramref name="mutate"/> returns false when nothing changes.
+    /// Read-modify-write of a clock with an expected-version write, retried on conflict so a
+    /// concurrent change is never lost. <paramref name="mutate"/> returns false when nothing changes.
     /// </summary>
     private async ValueTask<(ClockRecord Record, long Version, DateTimeOffset Now)> MutateAsync(
-        string worldId, long expectedVersion, Func<ClockRecord, long, DateTimeOffset, bool> mutate, CancellationToken cancellationToken)
+        string worldId, long expectedVersion, ClockEffects effects, Func<ClockRecord, DateTimeOffset, bool> mutate, CancellationToken cancellationToken)
     {
-        var key = TimerBook.ClockKey(worldId);
-        while (true)
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var entry = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false) ?? throw NotFound(worldId);
-            CheckExpectedVersion(worldId, expectedVersion, entry.Version);
-            var record = ClockRecord.Parse(entry.Value);
+            var world = await ReadWorldAsync(worldId, cancellationToken).ConfigureAwait(false);
+            CheckExpectedVersion(worldId, expectedVersion, world.ClockVersion);
+            var record = world.Clock.Clone();
             var now = _time.GetUtcNow();
-            if (!mutate(record, entry.Version, now))
+            if (!mutate(record, now))
             {
-                return (record, entry.Version, now);
+                return (record, world.ClockVersion, now);
             }
 
             record.Clock.UpdateTime = Timestamp.FromDateTimeOffset(now);
-            var result = await _store.SetAsync(key, record.ToBytes(), entry.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var transaction = new StateTransaction().Set(world.ClockKey, record.ToByteArray(), world.ClockVersion);
+            if (effects.HasFlag(ClockEffects.Wake))
+            {
+                transaction.Require(world.ScheduleKey, world.ScheduleVersion);
+                Projections.EnqueueWake(transaction, worldId, record.Clock, world.Schedule, now);
+            }
+
+            if (effects.HasFlag(ClockEffects.Directory))
+            {
+                Projections.EnqueueDirectory(transaction, worldId, record.Clock.State);
+            }
+
+            var result = await _store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
-                LogClockChanged(_logger, worldId, record.LastChange, result.Version);
-                return (record, result.Version, now);
+                var version = result.VersionOf(world.ClockKey);
+                LogClockChanged(_logger, worldId, record.LastChange, version);
+                if (effects.HasFlag(ClockEffects.Directory))
+                {
+                    await _projections.Directory.DrainAsync(StoreKeys.WorldPartition(worldId), cancellationToken).ConfigureAwait(false);
+                }
+
+                return (record, version, now);
             }
         }
+
+        throw TimerBook.Contended(worldId);
     }
 
     private static void CheckExpectedVersion(string worldId, long expectedVersion, long actualVersion)
@@ -563,7 +597,9 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         }
     }
 
-    private static string DecodePageToken(string token)
+    private static string EncodeClockPageToken(string afterWorldId) => Convert.ToBase64String(Encoding.UTF8.GetBytes(afterWorldId));
+
+    private static string DecodeClockPageToken(string token)
     {
         if (token.Length == 0)
         {
@@ -572,12 +608,18 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
 
         try
         {
-            return Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            var after = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            if (WorldIdPattern().IsMatch(after))
+            {
+                return after;
+            }
         }
         catch (FormatException)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "page_token is not a token returned by ListClocks; pass next_page_token unchanged or leave it empty."));
+            // Reported below with the same message as any other foreign token.
         }
+
+        throw new RpcException(new Status(StatusCode.InvalidArgument, "page_token is not a token returned by ListClocks; pass next_page_token unchanged or leave it empty."));
     }
 
     [GeneratedRegex("^[a-zA-Z0-9._-]{1,128}$")]
@@ -590,5 +632,5 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
     private static partial void LogClockChanged(ILogger logger, string worldId, ClockChangeKind change, long version);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Deleted the clock of world {WorldId} and cancelled {Cancelled} timers")]
-    private static partial void LogClockDeleted(ILogger logger, string worldId, int cancelled);
+    private static partial void LogClockDeleted(ILogger logger, string worldId, long cancelled);
 }

@@ -2,3 +2,4 @@ using GameSystem.Testing;
 
 [assembly: AssemblyFixture(typeof(NatsServerFixture))]
 [assembly: AssemblyFixture(typeof(RedisServerFixture))]
+[assembly: AssemblyFixture(typeof(RedisClusterFixture))]

@@ -17,3 +17,13 @@ public sealed class RedisTimeManagerTests(NatsServerFixture nats, RedisServerFix
 
     public ValueTask DisposeAsync() => _stores.DisposeAsync();
 }
+
+/// <summary>The contract on a 3-primary Redis Cluster: every world, directory and wake partition lands on some shard, and no transaction may span two.</summary>
+public sealed class RedisClusterTimeManagerTests(NatsServerFixture nats, RedisClusterFixture cluster) : TimeManagerContract(nats), IAsyncDisposable
+{
+    private readonly RedisStores _stores = new(cluster);
+
+    protected override ValueTask<IStateStore> CreateStoreAsync() => _stores.CreateAsync();
+
+    public ValueTask DisposeAsync() => _stores.DisposeAsync();
+}

@@ -5,7 +5,7 @@ using Timer = GameSystem.TimeManager.V1.Timer;
 
 namespace GameSystem.Services.TimeManager.Tests;
 
-/// <summary>Timers through the generated client: scheduling, firing on the clock and on jumps, delivery to event-bus.</summary>
+/// <summary>Timers through the generated client: scheduling, firing on the clock and on jumps, their events in the outbox.</summary>
 public abstract partial class TimeManagerContract
 {
     private static readonly TimeSpan SchedulerStep = TimeSpan.FromMilliseconds(250);
@@ -39,6 +39,23 @@ public abstract partial class TimeManagerContract
 
         Assert.Fail($"Gave up waiting: {what}");
     }
+
+    /// <summary>Reads a WatchClock stream into <paramref name="received"/> (locked) until its first TimerFired.</summary>
+    private static Task WatchUntilATimerFiresAsync(TimeManagerHarness mesh, WatchClockRequest request, List<WatchClockResponse> received) => Task.Run(async () =>
+    {
+        await foreach (var update in mesh.Client.WatchClockAsync(request, cancellationToken: Timeout))
+        {
+            lock (received)
+            {
+                received.Add(update);
+            }
+
+            if (update.UpdateCase == WatchClockResponse.UpdateOneofCase.TimerFired)
+            {
+                return;
+            }
+        }
+    }, Timeout);
 
     private static async Task<Timer> GetTimerAsync(TimeManagerHarness mesh, string worldId, string timerId) =>
         (await mesh.Client.GetTimerAsync(new GetTimerRequest { WorldId = worldId, TimerId = timerId }, cancellationToken: Timeout)).Timer;
@@ -129,7 +146,7 @@ public abstract partial class TimeManagerContract
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task Timer_WhenTheRunningClockReachesItsTime_FiresOnce_AndPublishesItsEventOnTheBus()
+    public async Task Timer_WhenTheRunningClockReachesItsTime_FiresOnce_AndRecordsItsEventInTheWorldsOutbox()
     {
         await using var mesh = await StartAsync();
         var clock = NewCreate(scale: 60);
@@ -141,26 +158,32 @@ public abstract partial class TimeManagerContract
         _time.Advance(TimeSpan.FromSeconds(50));
         await Task.Delay(100, Timeout);
         Assert.Equal(TimerState.Scheduled, (await GetTimerAsync(mesh, clock.WorldId, timer.TimerId)).State);
+        Assert.Empty(await mesh.OutboxAsync());
 
         _time.Advance(TimeSpan.FromSeconds(50));
-        await AdvanceUntilAsync(async () => mesh.EventBus.Published.Count > 0, "the fired event reaches the bus");
+        await AdvanceUntilAsync(async () => (await mesh.OutboxAsync()).Count > 0, "the fired event reaches the outbox");
         var fired = await GetTimerAsync(mesh, clock.WorldId, timer.TimerId);
 
         Assert.Equal((TimerState.Fired, 1L), (fired.State, fired.FireCount));
         Assert.NotNull(fired.LastFireTime);
-        var published = Assert.Single(mesh.EventBus.Published);
+        var (partition, published) = Assert.Single(await mesh.OutboxAsync());
+        Assert.Equal($"world:{clock.WorldId}", partition);
         Assert.Equal($"{clock.WorldId}/{timer.TimerId}/1", published.EventId);
         Assert.Equal(("npc.schedule.wake", request.Subject, "time-manager"), (published.Type, published.Subject, published.Source));
         Assert.Equal(request.Attributes, published.Attributes);
         var payload = TimerFired.Parser.ParseFrom(published.Payload);
         Assert.Equal(TimerFired.Descriptor.FullName, published.PayloadType);
-        Assert.Equal((1L, 6000L, request.Owner, 0L), (payload.Occurrence, payload.ScheduledGameSeconds, payload.Owner, payload.MissedOccurrences));
+        Assert.Equal((1L, 6000L, request.Owner, 0L, true), (payload.Occurrence, payload.ScheduledGameSeconds, payload.Owner, payload.MissedOccurrences, payload.Final));
         Assert.True(payload.FiredAt.ElapsedGameSeconds >= 6000);
 
-        // Later passes neither fire it again nor publish it again.
-        _time.Advance(TimeSpan.FromMinutes(10));
-        await Task.Delay(200, Timeout);
-        Assert.Single(mesh.EventBus.Published);
+        // Later passes neither fire it again nor record it again.
+        for (var i = 0; i < 8; i++)
+        {
+            _time.Advance(SchedulerStep);
+            await Task.Delay(20, Timeout);
+        }
+
+        Assert.Single(await mesh.OutboxAsync());
     }
 
     [Fact(Timeout = 20_000)]
@@ -194,9 +217,8 @@ public abstract partial class TimeManagerContract
         Assert.Equal(1, jump.FiredTimerCount);
         Assert.Equal((TimerState.Scheduled, 1L), (after.State, after.FireCount));
         Assert.Equal(timer.FireAtGameSeconds + (4 * 3600), after.FireAtGameSeconds);
-        await AdvanceUntilAsync(async () => mesh.EventBus.Published.Count > 0, "the jump's fire reaches the bus");
-        var payload = TimerFired.Parser.ParseFrom(Assert.Single(mesh.EventBus.Published).Payload);
-        Assert.Equal((1L, 3L, timer.FireAtGameSeconds), (payload.Occurrence, payload.MissedOccurrences, payload.ScheduledGameSeconds));
+        var (_, payload) = Assert.Single(await mesh.FiresAsync());
+        Assert.Equal((1L, 3L, timer.FireAtGameSeconds, false), (payload.Occurrence, payload.MissedOccurrences, payload.ScheduledGameSeconds, payload.Final));
         Assert.Equal(timer.FireAtGameSeconds + (3 * 3600) + 100, payload.FiredAt.ElapsedGameSeconds);
     }
 
@@ -221,10 +243,9 @@ public abstract partial class TimeManagerContract
         Assert.Equal(TimerState.Scheduled, (await GetTimerAsync(mesh, clock.WorldId, "early")).State);
 
         var jump = await mesh.Client.SetClockTimeAsync(new SetClockTimeRequest { WorldId = clock.WorldId, ElapsedGameSeconds = 8000 }, cancellationToken: Timeout);
-        await AdvanceUntilAsync(async () => mesh.EventBus.Published.Count >= 2, "both fires reach the bus");
 
         Assert.Equal((2, ClockState.Paused), (jump.FiredTimerCount, jump.Clock.State));
-        Assert.Equal(["early", "late"], mesh.EventBus.Published.Select(e => TimerFired.Parser.ParseFrom(e.Payload).TimerId));
+        Assert.Equal(["early", "late"], (await mesh.FiresAsync()).Select(e => e.Fire.TimerId));
         var timers = (await mesh.Client.ListTimersAsync(new ListTimersRequest { WorldId = clock.WorldId, State = TimerState.Scheduled }, cancellationToken: Timeout)).Timers;
         Assert.Equal(90_000, Assert.Single(timers).FireAtGameSeconds);
     }
@@ -330,10 +351,9 @@ public abstract partial class TimeManagerContract
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task FiredEvents_WhileTheBusRefuses_StayInTheOutbox_AndAreDeliveredWhenItRecovers()
+    public async Task FiredEvents_OfARecurringTimer_AreRecordedInFireOrder_WithDeterministicIds_AndNeverTwice()
     {
         await using var mesh = await StartAsync();
-        mesh.EventBus.Refusing = true;
         var clock = NewCreate();
         clock.StartPaused = true;
         await mesh.Client.CreateClockAsync(clock, cancellationToken: Timeout);
@@ -347,15 +367,11 @@ public abstract partial class TimeManagerContract
 
         _time.Advance(TimeSpan.FromSeconds(5));
         await Task.Delay(200, Timeout);
-        Assert.Empty(mesh.EventBus.Published);
+
         Assert.Equal(3, (await GetTimerAsync(mesh, clock.WorldId, timer.TimerId)).FireCount);
-
-        mesh.EventBus.Refusing = false;
-        await AdvanceUntilAsync(async () => mesh.EventBus.Published.Count >= 3, "the three held fires reach the bus");
-
         Assert.Equal(
             [$"{clock.WorldId}/{timer.TimerId}/1", $"{clock.WorldId}/{timer.TimerId}/2", $"{clock.WorldId}/{timer.TimerId}/3"],
-            mesh.EventBus.Published.Select(e => e.EventId));
+            (await mesh.OutboxAsync()).Select(e => e.Event.EventId));
     }
 
     [Fact(Timeout = 30_000)]
@@ -371,24 +387,8 @@ public abstract partial class TimeManagerContract
         theirs.Owner = "weather-manager";
         var mineTimer = (await mesh.Client.CreateTimerAsync(mine, cancellationToken: Timeout)).Timer;
         await mesh.Client.CreateTimerAsync(theirs, cancellationToken: Timeout);
-        using var watch = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
         var received = new List<WatchClockResponse>();
-
-        var reader = Task.Run(async () =>
-        {
-            await foreach (var update in mesh.Client.WatchClockAsync(new WatchClockRequest { WorldId = clock.WorldId, IncludeTimerEvents = true, TimerOwner = "story-teller" }, cancellationToken: watch.Token))
-            {
-                lock (received)
-                {
-                    received.Add(update);
-                }
-
-                if (update.UpdateCase == WatchClockResponse.UpdateOneofCase.TimerFired)
-                {
-                    return;
-                }
-            }
-        }, Timeout);
+        var reader = WatchUntilATimerFiresAsync(mesh, new WatchClockRequest { WorldId = clock.WorldId, IncludeTimerEvents = true, TimerOwner = "story-teller" }, received);
         await AdvanceUntilAsync(() => Task.FromResult(received.Count > 0), "the snapshot");
         await mesh.Client.SetClockTimeAsync(new SetClockTimeRequest { WorldId = clock.WorldId, ElapsedGameSeconds = 1000 }, cancellationToken: Timeout);
         await AdvanceUntilAsync(() => Task.FromResult(reader.IsCompleted), "the timer event on the stream");

@@ -20,8 +20,8 @@ public abstract partial class TimeManagerContract(NatsServerFixture nats)
 
     protected abstract ValueTask<IStateStore> CreateStoreAsync();
 
-    private async Task<TimeManagerHarness> StartAsync(TimeProvider? time = null) =>
-        await TimeManagerHarness.StartAsync(nats, await CreateStoreAsync(), time ?? _time);
+    private async Task<TimeManagerHarness> StartAsync(TimeProvider? time = null, IStateStore? store = null) =>
+        await TimeManagerHarness.StartAsync(nats, store ?? await CreateStoreAsync(), time ?? _time);
 
     // City names may hold apostrophes and spaces ("O'Connerside"), which a world id may not.
     private static string NewWorldId() => $"{System.Text.RegularExpressions.Regex.Replace(Faker.Address.City(), "[^A-Za-z0-9]+", "-")}.{Faker.Random.AlphaNumeric(8)}";

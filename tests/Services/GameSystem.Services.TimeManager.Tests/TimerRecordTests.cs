@@ -1,4 +1,5 @@
 using GameSystem.Services.TimeManager.Internal;
+using Google.Protobuf;
 using GameSystem.TimeManager.V1;
 using Timer = GameSystem.TimeManager.V1.Timer;
 
@@ -51,34 +52,29 @@ public sealed class TimerRecordTests
     }
 
     [Fact]
-    public void TryFire_WithAFullOutbox_WaitsUntilFiresAreDelivered()
+    public void TryFire_OneShot_IsTheFinalFire_AndARecurringTimersFiresNeverAre()
     {
-        var record = NewRecord(fireAt: 0, interval: 60);
-        for (var i = 0; i < TimerRecord.MaxUndeliveredFires; i++)
-        {
-            Assert.NotNull(record.TryFire(record.Timer.FireAtGameSeconds, Now, Calendar));
-        }
+        var oneShot = NewRecord(fireAt: 100);
+        var recurring = NewRecord(fireAt: 100, interval: 60);
 
-        Assert.Null(record.TryFire(record.Timer.FireAtGameSeconds, Now, Calendar));
-        record.MarkDelivered(TimerRecord.MaxUndeliveredFires);
+        var last = oneShot.TryFire(100, Now, Calendar)!;
+        var fires = Enumerable.Range(0, 3).Select(_ => recurring.TryFire(recurring.Timer.FireAtGameSeconds, Now, Calendar)!).ToList();
 
-        Assert.NotNull(record.TryFire(record.Timer.FireAtGameSeconds, Now, Calendar));
-        Assert.Equal(TimerRecord.DeliveredFiresKept + 1, record.Fires.Count);
+        Assert.True(last.Final);
+        Assert.All(fires, f => Assert.False(f.Final));
+        Assert.Equal([1L, 2L, 3L], fires.Select(f => f.Occurrence));
     }
 
     [Fact]
-    public void Parse_RoundTripsTheTimerTheOutboxAndTheDeliveryMark()
+    public void TryFire_RoundTripsThroughItsStoredForm()
     {
         var record = NewRecord(fireAt: 0, interval: 60);
         record.RequestId = "r-1";
         record.TryFire(0, Now, Calendar);
-        record.TryFire(60, Now, Calendar);
-        record.MarkDelivered(1);
 
-        var parsed = TimerRecord.Parse(record.ToBytes());
+        var parsed = TimerRecord.Parser.ParseFrom(record.ToByteArray());
 
-        Assert.Equal(record.Timer, parsed.Timer);
-        Assert.Equal(("r-1", 1L, 1), (parsed.RequestId, parsed.DeliveredThrough, parsed.UndeliveredCount));
-        Assert.Equal(record.Fires, parsed.Fires);
+        Assert.Equal(record, parsed);
+        Assert.Equal((1L, 60L), (parsed.Timer.FireCount, parsed.Timer.FireAtGameSeconds));
     }
 }

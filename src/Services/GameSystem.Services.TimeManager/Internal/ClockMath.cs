@@ -58,6 +58,58 @@ internal static class ClockMath
         return view;
     }
 
+    /// <summary>
+    /// The last game second whose timers are due at <paramref name="now"/>: the clock's time
+    /// while it runs, and at least the target of a SetClockTime jump whose timers have not all
+    /// fired yet; null when none is (a paused clock that did not jump).
+    /// </summary>
+    public static long? DueThrough(Clock clock, ScheduleRecord schedule, DateTimeOffset now)
+    {
+        long? through = clock.State == ClockState.Running ? GameSecondsAt(clock, now) : null;
+        if (schedule.HasFireThroughGameSeconds && (through is null || schedule.FireThroughGameSeconds > through))
+        {
+            through = schedule.FireThroughGameSeconds;
+        }
+
+        return through;
+    }
+
+    /// <summary>
+    /// The real instant the world's first scheduled timer becomes due (<see cref="DueThrough"/>
+    /// reaches it): <paramref name="now"/> when a jump left it due, the instant the running
+    /// clock gets there otherwise (rounded up, so it is due by then); null when nothing is
+    /// scheduled, the clock is paused, or the instant is beyond the calendar of
+    /// <see cref="DateTimeOffset"/>. The scheduler is woken at this instant.
+    /// </summary>
+    public static DateTimeOffset? WakeTime(Clock clock, ScheduleRecord schedule, DateTimeOffset now)
+    {
+        if (!schedule.HasNextFireAtGameSeconds)
+        {
+            return null;
+        }
+
+        var next = schedule.NextFireAtGameSeconds;
+        if (schedule.HasFireThroughGameSeconds && next <= schedule.FireThroughGameSeconds)
+        {
+            return now;
+        }
+
+        if (clock.State != ClockState.Running)
+        {
+            return null;
+        }
+
+        var anchor = clock.AnchorTime.ToDateTimeOffset();
+        var remaining = next - clock.AnchorGameSeconds;
+        if (remaining <= 0)
+        {
+            return anchor;
+        }
+
+        var ticks = Math.Ceiling(remaining / clock.TimeScale * TimeSpan.TicksPerSecond) + 1;
+        return ticks < (DateTimeOffset.MaxValue - anchor).Ticks ? anchor.AddTicks((long)ticks) : null;
+    }
+
     /// <summary>When a running clock reaches <paramref name="gameSeconds"/>; null when paused or already past.</summary>
     public static DateTimeOffset? EstimatedRealTime(Clock clock, long gameSeconds, DateTimeOffset now)
     {

@@ -1,5 +1,4 @@
-using GameSystem.Common.V1;
-using GameSystem.EventBus.V1;
+using GameSystem.Events;
 using GameSystem.State;
 using GameSystem.TimeManager.V1;
 using Google.Protobuf;
@@ -9,272 +8,246 @@ using Microsoft.Extensions.Logging;
 namespace GameSystem.Services.TimeManager.Internal;
 
 /// <summary>
-/// The timers of every world in the state store: reading, firing (an expected-version write
-/// per fire, so concurrent instances never fire the same occurrence twice) and delivering
-/// fired events to the event bus from each timer's outbox (at least once; the event id is
-/// deterministic so the bus drops repeats).
+/// Fires the due timers of a world. Each fire is one transaction in the world's partition:
+/// it requires the clock's version (a pause or jump meanwhile makes it read again), rewrites
+/// the timer, its index entries and the schedule (expected versions, so concurrent instances
+/// never fire one occurrence twice), keeps the fire for watchers, records the TimerFired
+/// event in the outbox and the world's new wake time.
 /// </summary>
-internal sealed partial class TimerBook(IStateStore store, TimeProvider time, EventBusServiceClient eventBus, ILogger logger)
+internal sealed partial class TimerBook(IStateStore store, EventOutbox events, TimeProvider time, ILogger logger)
 {
-    public const string ClockKeyPrefix = "time-manager/clocks/";
-    public const string TimerKeyPrefix = "time-manager/timers/";
-    private const string TimerRequestKeyPrefix = "time-manager/timer-requests/";
-    private static readonly TimeSpan FirstDeliveryBackoff = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxDeliveryBackoff = TimeSpan.FromSeconds(30);
+    /// <summary>Scheduled timers read per round: the due ones among them, plus one to know the next fire time after them.</summary>
+    private const int FiresPerRound = 100;
 
-    private TimeSpan _deliveryBackoff;
-    private DateTimeOffset _deliveryRetryAt = DateTimeOffset.MinValue;
-
-    public static string ClockKey(string worldId) => ClockKeyPrefix + worldId;
-
-    public static string WorldPrefix(string worldId) => TimerKeyPrefix + worldId + "/";
-
-    public static string TimerKey(string worldId, string timerId) => WorldPrefix(worldId) + timerId;
-
-    public static string RequestKey(string worldId, string requestId) => TimerRequestKeyPrefix + worldId + "/" + requestId;
-
-    public async ValueTask<(TimerRecord Record, long Version)?> GetAsync(string worldId, string timerId, CancellationToken cancellationToken)
-    {
-        var entry = await store.GetAsync(TimerKey(worldId, timerId), cancellationToken).ConfigureAwait(false);
-        return entry is null ? null : (TimerRecord.Parse(entry.Value), entry.Version);
-    }
-
-    /// <summary>The timers of one world (or of every world when <paramref name="worldId"/> is null), in fire order.</summary>
-    public async ValueTask<List<TimerRecord>> ListAsync(string? worldId, CancellationToken cancellationToken)
-    {
-        var timers = new List<TimerRecord>();
-        var prefix = worldId is null ? TimerKeyPrefix : WorldPrefix(worldId);
-        string? token = null;
-        do
-        {
-            var page = await store.ListAsync(prefix, StateKeys.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
-            timers.AddRange(page.Items.Select(item => TimerRecord.Parse(item.Entry.Value)));
-            token = page.NextPageToken;
-        }
-        while (token is not null);
-
-        // The Redis store lists in SCAN order, which may repeat a key.
-        return [.. timers
-            .DistinctBy(t => (t.Timer.WorldId, t.Timer.TimerId))
-            .OrderBy(t => t.Timer.FireAtGameSeconds)
-            .ThenBy(t => t.Timer.TimerId, StringComparer.Ordinal)];
-    }
+    private const int MaxRounds = 50;
 
     /// <summary>
-    /// Fires, soonest first, every scheduled timer among <paramref name="timers"/> due at
-    /// <paramref name="gameSeconds"/> of <paramref name="clock"/> (their world's). Returns the
-    /// timers that fired, whether by this call or by another instance at the same time, as
-    /// they are now stored.
+    /// Fires, soonest first, every scheduled timer of the world due now (at its running clock's
+    /// time, or up to a jump's target); returns how many this call fired. Only the due timers
+    /// are read, through the scheduled-timers index.
     /// </summary>
-    public async ValueTask<List<TimerRecord>> FireDueAsync(IEnumerable<TimerRecord> timers, Clock clock, long gameSeconds, CancellationToken cancellationToken)
+    public async ValueTask<int> FireDueAsync(string worldId, CancellationToken cancellationToken)
     {
-        var fired = new List<TimerRecord>();
-        foreach (var listed in timers)
+        var fired = 0;
+        for (var round = 0; round < MaxRounds; round++)
         {
-            if (listed.Timer.State == TimerState.Scheduled && listed.Timer.FireAtGameSeconds <= gameSeconds
-                && await FireAsync(listed.Timer.WorldId, listed.Timer.TimerId, clock, gameSeconds, cancellationToken).ConfigureAwait(false) is { } stored
-                && stored.Timer.FireCount > listed.Timer.FireCount)
+            var world = await WorldSnapshot.ReadAsync(store, worldId, cancellationToken).ConfigureAwait(false);
+            if (world is null)
             {
-                fired.Add(stored);
+                return fired;
+            }
+
+            var now = time.GetUtcNow();
+            var through = ClockMath.DueThrough(world.Clock.Clock, world.Schedule, now);
+            if (through is null || !world.Schedule.HasNextFireAtGameSeconds || world.Schedule.NextFireAtGameSeconds > through)
+            {
+                return fired;
+            }
+
+            var (done, count) = await FireRoundAsync(world, through.Value, now, cancellationToken).ConfigureAwait(false);
+            fired += count;
+            if (done)
+            {
+                return fired;
             }
         }
 
         return fired;
     }
 
-    /// <summary>Fires one timer if it is due; returns it as now stored (null when it no longer exists).</summary>
-    public async ValueTask<TimerRecord?> FireAsync(string worldId, string timerId, Clock clock, long gameSeconds, CancellationToken cancellationToken)
-    {
-        var calendar = GameCalendar.From(clock.Calendar);
-        var key = TimerKey(worldId, timerId);
-        while (true)
-        {
-            var entry = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            if (entry is null)
-            {
-                return null;
-            }
-
-            var record = TimerRecord.Parse(entry.Value);
-            if (record.TryFire(gameSeconds, time.GetUtcNow(), calendar) is not { } fire)
-            {
-                return record;
-            }
-
-            var result = await store.SetAsync(key, record.ToBytes(), entry.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
-            {
-                LogTimerFired(logger, worldId, timerId, fire.Occurrence, fire.ScheduledGameSeconds, fire.MissedOccurrences);
-                return record;
-            }
-        }
-    }
-
     /// <summary>
-    /// One pass of the scheduler: fires the due timers of every running clock, then hands
-    /// undelivered fires to the event bus. The timers are listed once per pass.
+    /// What the scheduler does for a world the wake index says is due: fire what is due and,
+    /// when nothing was (it was paused, a timer was cancelled, the clock deleted), record the
+    /// world's wake time again from what it is now, so it is not woken for nothing again.
     /// </summary>
-    public async ValueTask RunPassAsync(CancellationToken cancellationToken)
+    public async ValueTask WakeAsync(string worldId, CancellationToken cancellationToken)
     {
-        var timers = await ListAsync(null, cancellationToken).ConfigureAwait(false);
-        var latest = timers.ToDictionary(t => TimerKey(t.Timer.WorldId, t.Timer.TimerId), StringComparer.Ordinal);
-        var now = time.GetUtcNow();
-        foreach (var world in timers.Where(t => t.Timer.State == TimerState.Scheduled).GroupBy(t => t.Timer.WorldId))
-        {
-            var clockEntry = await store.GetAsync(ClockKey(world.Key), cancellationToken).ConfigureAwait(false);
-            if (clockEntry is null)
-            {
-                continue;
-            }
-
-            var clock = ClockRecord.Parse(clockEntry.Value).Clock;
-            if (clock.State == ClockState.Running)
-            {
-                foreach (var fired in await FireDueAsync(world, clock, ClockMath.GameSecondsAt(clock, now), cancellationToken).ConfigureAwait(false))
-                {
-                    latest[TimerKey(fired.Timer.WorldId, fired.Timer.TimerId)] = fired;
-                }
-            }
-        }
-
-        await DeliverAsync(latest.Values.Where(t => t.UndeliveredCount > 0), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Publishes every undelivered fire, oldest first per timer; backs off while the bus refuses.</summary>
-    private async ValueTask DeliverAsync(IEnumerable<TimerRecord> timers, CancellationToken cancellationToken)
-    {
-        if (time.GetUtcNow() < _deliveryRetryAt)
+        if (await FireDueAsync(worldId, cancellationToken).ConfigureAwait(false) > 0)
         {
             return;
         }
 
-        foreach (var record in timers)
+        if (await WorldSnapshot.ReadAsync(store, worldId, cancellationToken).ConfigureAwait(false) is { } world)
         {
-            foreach (var fire in record.Undelivered.ToList())
-            {
-                try
-                {
-                    await eventBus.PublishAsync(new PublishRequest { Event = ToDomainEvent(fire) }, cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    _deliveryBackoff = _deliveryBackoff == TimeSpan.Zero ? FirstDeliveryBackoff : TimeSpan.FromTicks(Math.Min(_deliveryBackoff.Ticks * 2, MaxDeliveryBackoff.Ticks));
-                    _deliveryRetryAt = time.GetUtcNow() + _deliveryBackoff;
-                    LogDeliveryFailed(logger, fire.EventId, ex.StatusCode, ex.Status.Detail, _deliveryBackoff.TotalSeconds);
-                    return;
-                }
-
-                if (_deliveryBackoff != TimeSpan.Zero)
-                {
-                    _deliveryBackoff = TimeSpan.Zero;
-                    LogDeliveryRecovered(logger);
-                }
-
-                await MarkDeliveredAsync(fire, cancellationToken).ConfigureAwait(false);
-            }
+            await RefreshWakeAsync(world, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await ForgetWakeAsync(worldId, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Cancels every timer of a deleted world; returns how many were still scheduled.</summary>
-    public async ValueTask<int> CancelWorldAsync(string worldId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fires the due timers among the first scheduled ones. Returns done when the world needs no
+    /// further round (nothing more was due, or the index disagreed with the schedule and was
+    /// recorded again).
+    /// </summary>
+    private async ValueTask<(bool Done, int Fired)> FireRoundAsync(WorldSnapshot world, long through, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var cancelled = 0;
-        foreach (var listed in await ListAsync(worldId, cancellationToken).ConfigureAwait(false))
+        var (worldId, generation) = (world.WorldId, world.Generation);
+        var scheduledIndex = StoreKeys.TimersInState(worldId, generation, TimerState.Scheduled);
+        var notDue = through == long.MaxValue ? null : StateIndex.SortableNumber(through + 1);
+        var page = await store.QueryIndexAsync(scheduledIndex, new StateIndexQuery { To = notDue, PageSize = FiresPerRound + 1 }, cancellationToken).ConfigureAwait(false);
+        if (page.Members.Count == 0)
         {
-            var key = TimerKey(worldId, listed.Timer.TimerId);
-            while (true)
-            {
-                var entry = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-                if (entry is null)
-                {
-                    break;
-                }
-
-                var record = TimerRecord.Parse(entry.Value);
-                var wasScheduled = record.Timer.State == TimerState.Scheduled;
-
-                // A timer whose fires still wait for the bus is kept (cancelled) until they are delivered.
-                StateWriteResult result;
-                if (record.UndeliveredCount > 0)
-                {
-                    if (wasScheduled)
-                    {
-                        record.Timer.State = TimerState.Cancelled;
-                        record.Timer.CancelTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(time.GetUtcNow());
-                    }
-
-                    result = await store.SetAsync(key, record.ToBytes(), entry.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    result = await store.DeleteAsync(key, entry.Version, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (result.Succeeded)
-                {
-                    cancelled += wasScheduled ? 1 : 0;
-                    break;
-                }
-            }
+            var first = await store.QueryIndexAsync(scheduledIndex, new StateIndexQuery { PageSize = 1 }, cancellationToken).ConfigureAwait(false);
+            await RecomputeScheduleAsync(world, first.Members.Count > 0 ? StoreKeys.ParseTimerMember(first.Members[0]).FireAt : null, now, cancellationToken).ConfigureAwait(false);
+            return (true, 0);
         }
 
-        return cancelled;
+        // What is left scheduled, as far as the next fire time needs to know: the members read,
+        // minus the fired, plus recurring timers at their next time, plus the first member not
+        // fired this round, which bounds every member not read. Its smallest is the next fire time.
+        var more = page.Members.Count > FiresPerRound;
+        var due = page.Members.Take(FiresPerRound).Select(m => StoreKeys.ParseTimerMember(m)).ToList();
+        var left = new SortedSet<string>(page.Members, StringComparer.Ordinal);
+        var exhaustive = false;
+        if (!more && notDue is not null)
+        {
+            var after = await store.QueryIndexAsync(scheduledIndex, new StateIndexQuery { From = notDue, PageSize = 1 }, cancellationToken).ConfigureAwait(false);
+            left.UnionWith(after.Members);
+            exhaustive = after.Members.Count == 0;
+        }
+        else if (!more)
+        {
+            exhaustive = true;
+        }
+
+        var keys = due.Select(d => StoreKeys.Timer(worldId, generation, d.TimerId)).ToList();
+        var entries = await store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
+        var calendar = GameCalendar.From(world.Clock.Clock.Calendar);
+        var schedule = world.Schedule;
+        var scheduleVersion = world.ScheduleVersion;
+        var fired = 0;
+        for (var i = 0; i < due.Count; i++)
+        {
+            if (entries[i] is not { } entry)
+            {
+                return (false, fired);
+            }
+
+            var record = TimerRecord.Parser.ParseFrom(entry.Value.Span);
+            var before = record.Timer.Clone();
+            if (record.TryFire(through, now, calendar) is not { } fire)
+            {
+                // Changed since the index was read (cancelled, fired elsewhere): read again.
+                return (false, fired);
+            }
+
+            left.Remove(StoreKeys.TimerMember(before.FireAtGameSeconds, before.TimerId));
+            if (record.Timer.State == TimerState.Scheduled)
+            {
+                left.Add(StoreKeys.TimerMember(record.Timer.FireAtGameSeconds, record.Timer.TimerId));
+            }
+
+            var next = schedule.Clone();
+            next.FireSequence++;
+            SetNextFire(next, left.Count > 0 ? StoreKeys.ParseTimerMember(left.Min!).FireAt : exhaustive ? null : throw new InvalidOperationException("A round leaves the member after the due ones unread."));
+            var transaction = new StateTransaction()
+                .Require(world.ClockKey, world.ClockVersion)
+                .Set(world.ScheduleKey, next.ToByteArray(), scheduleVersion)
+                .Set(keys[i], record.ToByteArray(), entry.Version);
+            TimerIndexes.Move(transaction, generation, before, record.Timer);
+            transaction.Set(StoreKeys.Fired(worldId, generation, next.FireSequence), fire.ToByteArray());
+            if (next.FireSequence > StoreKeys.FiresKept)
+            {
+                transaction.Delete(StoreKeys.Fired(worldId, generation, next.FireSequence - StoreKeys.FiresKept));
+            }
+
+            events.Publish(transaction, TimerRecord.ToDomainEvent(fire));
+            Projections.EnqueueWake(transaction, worldId, world.Clock.Clock, next, now);
+            var result = await store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                return (false, fired);
+            }
+
+            LogTimerFired(logger, worldId, fire.TimerId, fire.Occurrence, fire.ScheduledGameSeconds, fire.MissedOccurrences);
+            schedule = next;
+            scheduleVersion = result.VersionOf(world.ScheduleKey);
+            fired++;
+        }
+
+        // Done unless more were due than a round fires.
+        return (!more, fired);
     }
 
-    public static DomainEvent ToDomainEvent(TimerFired fire)
+    /// <summary>
+    /// Sets the schedule's next fire time, and ends a jump's catch-up once no timer it passed
+    /// is left (so a timer created later on the paused clock waits for the clock again).
+    /// </summary>
+    public static void SetNextFire(ScheduleRecord schedule, long? next)
     {
-        var domainEvent = new DomainEvent
+        if (next is { } value)
         {
-            EventId = fire.EventId,
-            Type = fire.EventType,
-            Source = "time-manager",
-            Subject = fire.Subject,
-            OccurredAt = fire.FireTime,
-            Payload = fire.ToByteString(),
-            PayloadType = TimerFired.Descriptor.FullName,
-        };
-        domainEvent.Attributes.Add(fire.Attributes);
-        return domainEvent;
-    }
-
-    private async ValueTask MarkDeliveredAsync(TimerFired fire, CancellationToken cancellationToken)
-    {
-        var key = TimerKey(fire.WorldId, fire.TimerId);
-        while (true)
+            schedule.NextFireAtGameSeconds = value;
+        }
+        else
         {
-            var entry = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            if (entry is null)
-            {
-                return;
-            }
+            schedule.ClearNextFireAtGameSeconds();
+        }
 
-            var record = TimerRecord.Parse(entry.Value);
-            if (record.DeliveredThrough >= fire.Occurrence)
-            {
-                return;
-            }
-
-            record.MarkDelivered(fire.Occurrence);
-
-            // A cancelled timer of a deleted world was kept only for its outbox.
-            var gone = record.UndeliveredCount == 0 && record.Timer.State == TimerState.Cancelled
-                && await store.GetAsync(ClockKey(fire.WorldId), cancellationToken).ConfigureAwait(false) is null;
-            var result = gone
-                ? await store.DeleteAsync(key, entry.Version, cancellationToken).ConfigureAwait(false)
-                : await store.SetAsync(key, record.ToBytes(), entry.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (result.Succeeded)
-            {
-                return;
-            }
+        if (schedule.HasFireThroughGameSeconds && (next is null || next > schedule.FireThroughGameSeconds))
+        {
+            schedule.ClearFireThroughGameSeconds();
         }
     }
+
+    /// <summary>The next fire time after <paramref name="removedMember"/> leaves the scheduled index: the first of its two first members that is not it.</summary>
+    public async ValueTask<long?> NextFireWithoutAsync(string worldId, string generation, string removedMember, CancellationToken cancellationToken)
+    {
+        var page = await store.QueryIndexAsync(StoreKeys.TimersInState(worldId, generation, TimerState.Scheduled), new StateIndexQuery { PageSize = 2 }, cancellationToken).ConfigureAwait(false);
+        return page.Members.FirstOrDefault(m => m != removedMember) is { } member ? StoreKeys.ParseTimerMember(member).FireAt : null;
+    }
+
+    /// <summary>
+    /// Records the world's wake time again from what it is now, unless it is due now anyway
+    /// (the wake rounded a hair early: the next pass fires it).
+    /// </summary>
+    private async ValueTask RefreshWakeAsync(WorldSnapshot world, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (ClockMath.WakeTime(world.Clock.Clock, world.Schedule, now) is { } wake && wake <= now)
+        {
+            return;
+        }
+
+        var transaction = new StateTransaction()
+            .Require(world.ClockKey, world.ClockVersion)
+            .Require(world.ScheduleKey, world.ScheduleVersion);
+        Projections.EnqueueWake(transaction, world.WorldId, world.Clock.Clock, world.Schedule, now);
+        await store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A wake entry of a world without a clock: recorded as none (the delete's own update normally does this first).</summary>
+    private async ValueTask ForgetWakeAsync(string worldId, CancellationToken cancellationToken)
+    {
+        var transaction = new StateTransaction().RequireAbsent(StoreKeys.Clock(worldId));
+        Projections.EnqueueWake(transaction, worldId, null, null, time.GetUtcNow());
+        await store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The schedule said a timer was due but the index holds none: the schedule is corrected from the index.</summary>
+    private async ValueTask RecomputeScheduleAsync(WorldSnapshot world, long? first, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var schedule = world.Schedule.Clone();
+        SetNextFire(schedule, first);
+        var transaction = new StateTransaction()
+            .Require(world.ClockKey, world.ClockVersion)
+            .Set(world.ScheduleKey, schedule.ToByteArray(), world.ScheduleVersion);
+        Projections.EnqueueWake(transaction, world.WorldId, world.Clock.Clock, schedule, now);
+        if ((await store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
+        {
+            LogScheduleRecomputed(logger, world.WorldId, first);
+        }
+    }
+
+    /// <summary>Too many concurrent changes to one world for an optimistic retry loop to get through.</summary>
+    public static RpcException Contended(string worldId) =>
+        new(new Status(StatusCode.Aborted, $"World '{worldId}' changed too often under this call's feet; retry it."));
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Information, Message = "Timer {WorldId}/{TimerId} fired (occurrence {Occurrence}, scheduled at game second {Scheduled}, {Missed} missed)")]
     private static partial void LogTimerFired(ILogger logger, string worldId, string timerId, long occurrence, long scheduled, long missed);
 
-    [LoggerMessage(EventId = 2111, Level = LogLevel.Warning, Message = "Cannot publish fired timer event {EventId} to event-bus ({Code}: {Detail}); it stays in the timer's outbox (a timer holding 32 undelivered fires waits before firing again), retrying in {Seconds}s")]
-    private static partial void LogDeliveryFailed(ILogger logger, string eventId, StatusCode code, string detail, double seconds);
-
-    [LoggerMessage(EventId = 2112, Level = LogLevel.Information, Message = "event-bus accepts fired timer events again")]
-    private static partial void LogDeliveryRecovered(ILogger logger);
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "The schedule of world {WorldId} named a due timer the index does not hold; its next fire time is now {Next}")]
+    private static partial void LogScheduleRecomputed(ILogger logger, string worldId, long? next);
 }
