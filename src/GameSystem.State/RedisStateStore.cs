@@ -164,9 +164,15 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             reply = (RedisResult[])(await Call(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registered: true)), cancellationToken).ConfigureAwait(false))!;
         }
 
+        if ((long)reply[0] == 1)
+        {
+            var applied = script.ToResult(reply);
+            transaction.NotifyApplied();
+            return applied;
+        }
+
         return (long)reply[0] switch
         {
-            1 => script.ToResult(reply),
             0 => StateTransactionResult.Refused(script.ToConflict(reply)),
             3 => throw new InvalidOperationException(
                 $"The transaction applied nothing: the counter '{transaction.Operations[(int)reply[1] - 1].Key}' {(string?)reply[2]}."),
