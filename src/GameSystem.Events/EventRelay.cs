@@ -57,7 +57,8 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
     private readonly Lock _health = new();
     private readonly KeyValuePair<string, object?> _outboxTag;
     private Backoff _backoff;
-    private DateTimeOffset _pausedUntil = DateTimeOffset.MinValue;
+    // UTC ticks; read by every pass worker without the lock, so one word, never torn.
+    private long _pausedUntil;
     private Outage? _busOutage;
     private Outage? _storeOutage;
     private bool _backlogged;
@@ -124,7 +125,7 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
         }
     }
 
-    private bool IsPaused => _time.GetUtcNow() < _pausedUntil;
+    private bool IsPaused => _time.GetUtcNow().UtcTicks < Volatile.Read(ref _pausedUntil);
 
     private PartitionState StateOf(string partition) =>
         _partitions.GetOrAdd(partition, static (_, options) => new PartitionState(options), _options);
@@ -215,7 +216,7 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
                 if (!stopping && IsPaused)
                 {
                     // Writes still wake the loop (it waits again), so a stop is not held up by the backoff.
-                    await WaitAsync(_pausedUntil - now, cancellationToken).ConfigureAwait(false);
+                    await WaitAsync(TimeSpan.FromTicks(Volatile.Read(ref _pausedUntil) - now.UtcTicks), cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
@@ -625,9 +626,9 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
     private void PauseLocked()
     {
         var now = _time.GetUtcNow();
-        if (now >= _pausedUntil)
+        if (now.UtcTicks >= _pausedUntil)
         {
-            _pausedUntil = now + _backoff.Next();
+            Volatile.Write(ref _pausedUntil, (now + _backoff.Next()).UtcTicks);
         }
     }
 
@@ -636,7 +637,7 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
         if (_busOutage is null && _storeOutage is null)
         {
             _backoff.Reset();
-            _pausedUntil = DateTimeOffset.MinValue;
+            Volatile.Write(ref _pausedUntil, 0);
         }
     }
 

@@ -14,6 +14,7 @@ internal sealed class MetricsRecorder : IDisposable
     private readonly string _value;
     private readonly ConcurrentDictionary<string, double> _sums = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, double> _last = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<DateTime>> _times = new(StringComparer.Ordinal);
 
     public MetricsRecorder(string tag, string value)
     {
@@ -34,6 +35,9 @@ internal sealed class MetricsRecorder : IDisposable
     /// <summary>The sum of a counter's measurements.</summary>
     public double Sum(string instrument) => _sums.GetValueOrDefault(instrument);
 
+    /// <summary>When each measurement of <paramref name="instrument"/> was recorded, in order (taken in the listener, not when a test polls).</summary>
+    public IReadOnlyList<DateTime> Times(string instrument) => _times.TryGetValue(instrument, out var times) ? [.. times] : [];
+
     /// <summary>Collects the gauges now and returns the last value of <paramref name="instrument"/> (null when never observed).</summary>
     public double? Gauge(string instrument)
     {
@@ -50,6 +54,7 @@ internal sealed class MetricsRecorder : IDisposable
             if (tag.Key == _tag && Equals(tag.Value, _value))
             {
                 _sums.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value);
+                _times.GetOrAdd(instrument.Name, _ => new ConcurrentQueue<DateTime>()).Enqueue(DateTime.UtcNow);
                 _last[instrument.Name] = value;
                 return;
             }
