@@ -59,6 +59,19 @@ public sealed class EventOutbox
             stored.Source = Name;
         }
 
-        return transaction.Enqueue(Name, stored.ToByteArray());
+        transaction.Enqueue(Name, stored.ToByteArray());
+
+        // The relay of this process hears of the write the moment it applies, so the event goes
+        // out at once; its periodic sweep stays the fallback for other instances and crashes.
+        if (PartitionEnqueued is { } listeners)
+        {
+            var partition = transaction.Partition!;
+            transaction.OnApplied(() => listeners(partition));
+        }
+
+        return transaction;
     }
+
+    /// <summary>Raised, with the partition, after a transaction holding an event of this outbox applied.</summary>
+    internal event Action<string>? PartitionEnqueued;
 }

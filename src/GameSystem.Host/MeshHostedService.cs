@@ -22,16 +22,8 @@ internal sealed partial class MeshHostedService(
     ILogger<MeshHostedService> logger) : IHostedService, IAsyncDisposable
 {
     private readonly List<object> _implementations = [];
+    private readonly List<ServiceEvents> _events = [];
     private NatsMeshServer? _server;
-
-    /// <summary>
-    /// What a service gets besides DI's services: an <see cref="EventOutbox"/> named after it,
-    /// when its constructor takes one.
-    /// </summary>
-    internal static object[] ServiceArguments(Type implementation, string serviceName, TimeProvider? time) =>
-        implementation.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(EventOutbox)))
-            ? [new EventOutbox(serviceName, time)]
-            : [];
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -63,8 +55,16 @@ internal sealed partial class MeshHostedService(
             MeshServiceDefinition definition;
             if (service.Implementation is { } type)
             {
-                var implementation = ActivatorUtilities.CreateInstance(services, type, ServiceArguments(type, service.Info.Name, services.GetService<TimeProvider>()));
+                // A service that records events gets an outbox named after it, and its relay runs
+                // while the host does; a service that subscribes gets its consumers.
+                var outbox = ServiceEvents.TakesOutbox(type) ? new EventOutbox(service.Info.Name, services.GetRequiredService<TimeProvider>()) : null;
+                var implementation = outbox is null ? ActivatorUtilities.CreateInstance(services, type) : ActivatorUtilities.CreateInstance(services, type, outbox);
                 _implementations.Add(implementation);
+                if (ServiceEvents.Create(services, service.Info.Name, implementation, outbox) is { } events)
+                {
+                    _events.Add(events);
+                }
+
                 definition = service.Info.Bind(implementation);
             }
             else
@@ -86,6 +86,12 @@ internal sealed partial class MeshHostedService(
         {
             await background.StartAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        foreach (var events in _events)
+        {
+            await events.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (!logger.IsEnabled(LogLevel.Information))
         {
             return;
@@ -124,6 +130,10 @@ internal sealed partial class MeshHostedService(
         {
             await background.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        // Last, once nothing writes any more: each relay first delivers what its service wrote
+        // last (for at most EventRelayOptions.StopTimeout), all services at once.
+        await Task.WhenAll(_events.Select(events => events.StopAsync(cancellationToken))).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -131,6 +141,11 @@ internal sealed partial class MeshHostedService(
         if (_server is not null)
         {
             await _server.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var events in _events)
+        {
+            await events.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var implementation in _implementations)

@@ -121,6 +121,18 @@ public sealed class InMemoryStateStore : IStateStore, IStateOutboxStore
         ArgumentNullException.ThrowIfNull(transaction);
         transaction.ValidateForExecution();
         cancellationToken.ThrowIfCancellationRequested();
+        var result = Apply(transaction);
+        if (result.Succeeded)
+        {
+            // Outside the lock: a callback may call back into the store.
+            transaction.NotifyApplied();
+        }
+
+        return ValueTask.FromResult(result);
+    }
+
+    private StateTransactionResult Apply(StateTransaction transaction)
+    {
         lock (_lock)
         {
             var now = _time.GetUtcNow();
@@ -129,7 +141,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateOutboxStore
                 var current = Find(condition.Key, now)?.Entry;
                 if ((current?.Version ?? 0) != condition.Version)
                 {
-                    return ValueTask.FromResult(StateTransactionResult.Refused(new StateConflict(condition.Key, condition.Version, current)));
+                    return StateTransactionResult.Refused(new StateConflict(condition.Key, condition.Version, current));
                 }
             }
 
@@ -180,7 +192,7 @@ public sealed class InMemoryStateStore : IStateStore, IStateOutboxStore
             }
 
             SweepIfDue(now);
-            return ValueTask.FromResult(StateTransactionResult.Applied(versions, sums));
+            return StateTransactionResult.Applied(versions, sums);
         }
     }
 

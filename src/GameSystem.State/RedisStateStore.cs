@@ -186,7 +186,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             transaction.ValidateForExecution();
             cancellationToken.ThrowIfCancellationRequested();
             var script = TransactionPlan.Build(transaction);
-            var registrations = new Dictionary<int, RedisValue>();
+            Dictionary<int, RedisValue>? registrations = null;
             RedisResult[] reply;
             for (var attempt = 0; ; attempt++)
             {
@@ -211,9 +211,15 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
                     cancellationToken).ConfigureAwait(false);
             }
 
+            if ((long)reply[0] == 1)
+            {
+                var applied = script.ToResult(reply);
+                transaction.NotifyApplied();
+                return applied;
+            }
+
             return (long)reply[0] switch
             {
-                1 => script.ToResult(reply),
                 0 => StateTransactionResult.Refused(script.ToConflict(reply)),
                 3 => throw new InvalidOperationException(
                     $"The transaction applied nothing: the counter '{transaction.Operations[(int)reply[1] - 1].Key}' {(string?)reply[2]}."),

@@ -30,6 +30,7 @@ public sealed class StateTransaction
     private HashSet<string>? _conditionKeys;
     private HashSet<string>? _operationKeys;
     private HashSet<(string Index, string Member)>? _members;
+    private List<Action>? _applied;
     private long _bytes;
 
     /// <summary>The partition every key of the transaction is in; null until a key is added.</summary>
@@ -127,6 +128,36 @@ public sealed class StateTransaction
         Count(message.Length);
         _operations.Add(new StateOperation(StateOperationKind.Enqueue, outbox, message, 0, null));
         return this;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> once the store has applied the transaction, inside
+    /// <see cref="IStateStore.ExecuteAsync"/> just before it returns; never when a condition
+    /// refused it or the call failed (an outcome the caller cannot know, such as a timeout, runs
+    /// nothing either). An event outbox uses it to wake its relay the moment its messages exist.
+    /// The callback runs on the caller's path after the write is durable: keep it short, and do
+    /// not throw from it (the exception would reach a caller whose transaction applied).
+    /// </summary>
+    /// <returns>This transaction, for chaining.</returns>
+    public StateTransaction OnApplied(Action callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        (_applied ??= []).Add(callback);
+        return this;
+    }
+
+    /// <summary>Runs the <see cref="OnApplied"/> callbacks; the stores call it after the transaction applied.</summary>
+    internal void NotifyApplied()
+    {
+        if (_applied is null)
+        {
+            return;
+        }
+
+        foreach (var callback in _applied)
+        {
+            callback();
+        }
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> unless the transaction can run: at least one operation.</summary>
