@@ -471,6 +471,11 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         RedisConnectionException e => new StateStoreUnavailableException($"The state store (Redis) cannot be reached: {e.FailureType}. The call changed nothing it reported; retry once Redis is back.", e),
         RedisTimeoutException e => new StateStoreUnavailableException("The state store (Redis) did not answer in time; the call may or may not have applied. Retry with the same request id.", e),
         RedisServerException e when IsTransient(e.Message) => new StateStoreUnavailableException($"The state store (Redis) is not serving: {e.Message}", e),
+
+        // A connection torn down mid-write can surface from the client's socket pipeline
+        // itself ("Writing is not allowed after writer was completed").
+        InvalidOperationException or ObjectDisposedException or IOException when exception.Source is "System.IO.Pipelines" or "Pipelines.Sockets.Unofficial" or "StackExchange.Redis" =>
+            new StateStoreUnavailableException($"The state store (Redis) connection broke: {exception.Message}", exception),
         _ => null,
     };
 
