@@ -19,11 +19,14 @@ internal sealed class MeshCaller : IAsyncDisposable
         Connection = connection;
         _invoker = invoker;
         TimeManager = new TimeManagerServiceClient(invoker);
+        EventBus = new GameSystem.EventBus.V1.EventBusServiceClient(invoker);
     }
 
     public NatsConnection Connection { get; }
 
     public TimeManagerServiceClient TimeManager { get; }
+
+    public GameSystem.EventBus.V1.EventBusServiceClient EventBus { get; }
 
     /// <summary>A fresh subject token, so hosts of different tests on one nats-server never meet.</summary>
     public static string NewPrefix() => "h" + Guid.NewGuid().ToString("N")[..12];
