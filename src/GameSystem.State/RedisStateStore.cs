@@ -71,6 +71,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         try
@@ -87,6 +88,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<IReadOnlyList<StateEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
         try
@@ -120,6 +122,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StateWriteResult> SetAsync(string key, ReadOnlyMemory<byte> value, long? expectedVersion = null, TimeSpan? ttl = null, CancellationToken cancellationToken = default)
     {
         try
@@ -138,6 +141,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StateWriteResult> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         try
@@ -157,6 +161,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<long> IncrementAsync(string key, long delta = 1, TimeSpan? ttl = null, CancellationToken cancellationToken = default)
     {
         StateKeys.Validate(key);
@@ -178,6 +183,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StateTransactionResult> ExecuteAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
     {
         try
@@ -233,6 +239,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<StateIndexPage> QueryIndexAsync(string index, StateIndexQuery query, CancellationToken cancellationToken = default)
     {
         try
@@ -446,9 +453,11 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
 
     /// <summary>
     /// Awaits a Redis call within the caller's cancellation, turning "Redis cannot be reached"
-    /// into <see cref="StateStoreUnavailableException"/>. Hot paths use <see cref="Within"/> and
+    /// into <see cref="StateStoreUnavailableException"/>. Hot paths use <see cref="Within{T}(Task{T}, CancellationToken)"/> and
     /// map with <see cref="Unavailable"/> in their own catch, saving a state machine per call.
     /// </summary>
+    private static async Task<T> Call<T>(ValueTask<T> call, CancellationToken cancellationToken) => await Call(call.AsTask(), cancellationToken).ConfigureAwait(false);
+
     private static async Task<T> Call<T>(Task<T> call, CancellationToken cancellationToken)
     {
         try
@@ -463,6 +472,9 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
 
     private static Task<T> Within<T>(Task<T> call, CancellationToken cancellationToken) =>
         cancellationToken.CanBeCanceled ? call.WaitAsync(cancellationToken) : call;
+
+    private static ValueTask<T> Within<T>(ValueTask<T> call, CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled && !call.IsCompleted ? new ValueTask<T>(call.AsTask().WaitAsync(cancellationToken)) : call;
 
     /// <summary>The <see cref="StateStoreUnavailableException"/> for a failure to reach Redis; null for any other exception.</summary>
     private static StateStoreUnavailableException? Unavailable(Exception exception) => exception switch
@@ -554,7 +566,6 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     private sealed class TransactionPlan
     {
         private const int Fixed = 2;
-        private static readonly IReadOnlyDictionary<string, long> NoCounters = new Dictionary<string, long>();
         private readonly StateTransaction _transaction;
         private readonly RedisValue[] _arguments;
         private Dictionary<int, string>? _outboxes;
@@ -647,24 +658,25 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
 
         public StateTransactionResult ToResult(RedisResult[] reply)
         {
-            var versions = new Dictionary<string, long>(_transaction.Operations.Count, StringComparer.Ordinal);
-            Dictionary<string, long>? counters = null;
+            var operations = _transaction.Operations;
+            var versions = new long[operations.Count];
+            long[]? counters = null;
             var at = 1;
-            foreach (var operation in _transaction.Operations)
+            for (var i = 0; i < operations.Count; i++)
             {
-                switch (operation.Kind)
+                switch (operations[i].Kind)
                 {
                     case StateOperationKind.Set or StateOperationKind.Delete:
-                        versions[operation.Key] = (long)reply[at++];
+                        versions[i] = (long)reply[at++];
                         break;
                     case StateOperationKind.Increment:
-                        versions[operation.Key] = (long)reply[at++];
-                        (counters ??= new Dictionary<string, long>(StringComparer.Ordinal))[operation.Key] = (long)reply[at++];
+                        versions[i] = (long)reply[at++];
+                        (counters ??= new long[operations.Count])[i] = (long)reply[at++];
                         break;
                 }
             }
 
-            return StateTransactionResult.Applied(versions, counters ?? NoCounters);
+            return StateTransactionResult.Applied(operations, versions, counters);
         }
 
         public StateConflict ToConflict(RedisResult[] reply)

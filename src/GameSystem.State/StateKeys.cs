@@ -35,7 +35,7 @@ public static class StateKeys
     /// <see cref="MaxLength"/> characters without whitespace or control characters, naming its
     /// partition in braces exactly once (<c>time-manager/{world-7}/clock</c>).
     /// </summary>
-    public static void Validate(string key, string paramName = "key") => _ = PartitionOf(key, paramName);
+    public static void Validate(string key, string paramName = "key") => _ = PartitionRange(key, paramName);
 
     /// <summary>
     /// The partition a key names between its braces (<c>world-7</c> for
@@ -43,7 +43,10 @@ public static class StateKeys
     /// transaction and, on a Redis Cluster, live on one shard (the braces are a Redis hash tag).
     /// </summary>
     /// <exception cref="ArgumentException">The key is invalid or outside any partition.</exception>
-    public static string PartitionOf(string key, string paramName = "key")
+    public static string PartitionOf(string key, string paramName = "key") => key[PartitionRange(key, paramName)];
+
+    /// <summary>Validates <paramref name="key"/> and returns where its partition is, without allocating.</summary>
+    internal static Range PartitionRange(string key, string paramName = "key")
     {
         ArgumentNullException.ThrowIfNull(key, paramName);
         if (key.Length == 0)
@@ -62,7 +65,7 @@ public static class StateKeys
                 paramName);
         }
 
-        return key.Substring(open + 1, close - open - 1);
+        return (open + 1)..close;
     }
 
     /// <summary>
@@ -172,6 +175,11 @@ public static class StateKeys
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
+            if (c is > ' ' and < '\u007F')
+            {
+                continue;
+            }
+
             if (char.IsWhiteSpace(c) || char.IsControl(c))
             {
                 throw new ArgumentException(

@@ -175,7 +175,7 @@ public sealed class StateTransaction
         StateKeys.ValidateMember(member);
         var duplicate = _members is not null
             ? _members.Contains((index, member))
-            : _operations.Exists(o => o.Member is not null && o.Member == member && o.Key == index);
+            : ContainsMember(index, member);
         if (duplicate)
         {
             throw new ArgumentException($"The transaction already changes member '{member}' of index '{index}'.", nameof(member));
@@ -196,7 +196,7 @@ public sealed class StateTransaction
         JoinPartition(operation.Key, "key");
         var duplicate = _operationKeys is not null
             ? _operationKeys.Contains(operation.Key)
-            : _operations.Exists(o => o.Member is null && o.Kind != StateOperationKind.Enqueue && o.Key == operation.Key);
+            : ContainsOperationOn(operation.Key);
         if (duplicate)
         {
             throw new ArgumentException($"The transaction already has an operation on '{operation.Key}'; a key takes at most one.", nameof(operation));
@@ -220,8 +220,50 @@ public sealed class StateTransaction
         }
     }
 
-    private bool HasCondition(string key) =>
-        _conditionKeys is not null ? _conditionKeys.Contains(key) : _conditions.Exists(c => c.Key == key);
+    // Loops, not List.Exists with a lambda: a capturing lambda allocates on every call.
+    private bool HasCondition(string key)
+    {
+        if (_conditionKeys is not null)
+        {
+            return _conditionKeys.Contains(key);
+        }
+
+        foreach (var condition in _conditions)
+        {
+            if (condition.Key == key)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool ContainsOperationOn(string key)
+    {
+        foreach (var operation in _operations)
+        {
+            if (operation.Member is null && operation.Kind != StateOperationKind.Enqueue && operation.Key == key)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool ContainsMember(string index, string member)
+    {
+        foreach (var operation in _operations)
+        {
+            if (operation.Member == member && operation.Key == index)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private void Count(long bytes)
     {
@@ -240,15 +282,15 @@ public sealed class StateTransaction
 
     private void JoinPartition(string key, string paramName)
     {
-        var partition = StateKeys.PartitionOf(key, paramName);
+        var range = StateKeys.PartitionRange(key, paramName);
         if (Partition is null)
         {
-            Partition = partition;
+            Partition = key[range];
         }
-        else if (!string.Equals(Partition, partition, StringComparison.Ordinal))
+        else if (!key.AsSpan(range).SequenceEqual(Partition))
         {
             throw new ArgumentException(
-                $"The transaction is in partition '{Partition}', but '{key}' is in partition '{partition}': a transaction spans one partition " +
+                $"The transaction is in partition '{Partition}', but '{key}' is in partition '{key[range]}': a transaction spans one partition " +
                 "(one Redis Cluster shard). Keep the keys that must change together under one partition, or split the change into steps.",
                 paramName);
         }
