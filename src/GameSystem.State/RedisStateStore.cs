@@ -526,7 +526,11 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     private static long Milliseconds(TimeSpan? ttl) => ttl is { } t ? Math.Max(1, (long)Math.Ceiling(t.TotalMilliseconds)) : 0;
 
     private static StateEntry? ToEntry(RedisValue value, RedisValue version) =>
-        value.IsNull || version.IsNull ? null : new StateEntry((byte[]?)value ?? [], (long)version);
+        value.IsNull || version.IsNull ? null : new StateEntry((byte[]?)value ?? [], Version(version));
+
+    /// <summary>A live entry's version: its <c>ver</c> field is <c>N</c>, or <c>N.5</c> while it has a TTL (see <see cref="RedisScripts"/>).</summary>
+    private static long Version(RedisValue stored) =>
+        stored.TryParse(out long version) ? version : (long)Math.Floor((double)stored);
 
     private static StateWriteResult ToWriteResult(RedisResult result)
     {
@@ -562,10 +566,10 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         return [.. primaries.OrderBy(s => s.EndPoint.ToString(), StringComparer.Ordinal).Cast<IServer?>()];
     }
 
-    /// <summary>A transaction as the script's keys and arguments.</summary>
+    /// <summary>A transaction as the script's keys, plan and values (see <see cref="RedisScripts.Transaction"/>).</summary>
     private sealed class TransactionPlan
     {
-        private const int Fixed = 2;
+        private const int Fixed = 3;
         private readonly StateTransaction _transaction;
         private readonly RedisValue[] _arguments;
         private Dictionary<int, string>? _outboxes;
@@ -585,7 +589,13 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         {
             var conditions = transaction.Conditions;
             var operations = transaction.Operations;
-            var arguments = new RedisValue[Fixed + 1 + (2 * conditions.Count) + 1 + (4 * operations.Count)];
+            var values = 0;
+            foreach (var operation in operations)
+            {
+                values += operation.Kind is StateOperationKind.Delete or StateOperationKind.Increment ? 0 : 1;
+            }
+
+            var arguments = new RedisValue[Fixed + values];
             var keys = new List<RedisKey>(operations.Count + 1);
             Dictionary<RedisKey, int>? positions = null;
             int Position(RedisKey key)
@@ -611,39 +621,45 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
                 return keys.Count;
             }
 
-            var at = Fixed;
-            arguments[at++] = conditions.Count;
+            var plan = new StringBuilder(12 * (conditions.Count + operations.Count));
             foreach (var condition in conditions)
             {
-                arguments[at++] = Position(EntryKey(condition.Key));
-                arguments[at++] = condition.Version;
+                plan.Append(CultureInfo.InvariantCulture, $"={Position(EntryKey(condition.Key))}:{condition.Version} ");
             }
 
-            arguments[at++] = operations.Count;
             var partition = transaction.Partition!;
             Dictionary<int, string>? outboxes = null;
+            var at = Fixed;
             foreach (var operation in operations)
             {
-                (string code, int key, RedisValue a, RedisValue b) = operation.Kind switch
+                switch (operation.Kind)
                 {
-                    StateOperationKind.Set => ("S", Position(EntryKey(operation.Key)), (RedisValue)operation.Value, (RedisValue)Milliseconds(operation.Ttl)),
-                    StateOperationKind.Delete => ("D", Position(EntryKey(operation.Key)), RedisValue.EmptyString, RedisValue.EmptyString),
-                    StateOperationKind.Increment => ("I", Position(EntryKey(operation.Key)), (RedisValue)operation.Delta, (RedisValue)Milliseconds(operation.Ttl)),
-                    StateOperationKind.IndexAdd => ("A", Position(IndexKey(operation.Key)), (RedisValue)operation.Member, RedisValue.EmptyString),
-                    StateOperationKind.IndexRemove => ("R", Position(IndexKey(operation.Key)), (RedisValue)operation.Member, RedisValue.EmptyString),
-                    _ => ("O", Position(OutboxKey(operation.Key, partition)), (RedisValue)Position(OutboxMetaKey(operation.Key, partition)), (RedisValue)operation.Value),
-                };
-                if (code == "O")
-                {
-                    (outboxes ??= [])[(int)a] = operation.Key;
+                    case StateOperationKind.Set:
+                        plan.Append(CultureInfo.InvariantCulture, $"S{Position(EntryKey(operation.Key))}:{Milliseconds(operation.Ttl)}");
+                        arguments[at++] = operation.Value;
+                        break;
+                    case StateOperationKind.Delete:
+                        plan.Append(CultureInfo.InvariantCulture, $"D{Position(EntryKey(operation.Key))}");
+                        break;
+                    case StateOperationKind.Increment:
+                        plan.Append(CultureInfo.InvariantCulture, $"I{Position(EntryKey(operation.Key))}:{operation.Delta}:{Milliseconds(operation.Ttl)}");
+                        break;
+                    case StateOperationKind.IndexAdd or StateOperationKind.IndexRemove:
+                        plan.Append(CultureInfo.InvariantCulture, $"{(operation.Kind == StateOperationKind.IndexAdd ? 'A' : 'R')}{Position(IndexKey(operation.Key))}");
+                        arguments[at++] = operation.Member;
+                        break;
+                    default:
+                        var meta = Position(OutboxMetaKey(operation.Key, partition));
+                        plan.Append(CultureInfo.InvariantCulture, $"O{Position(OutboxKey(operation.Key, partition))}:{meta}");
+                        (outboxes ??= [])[meta] = operation.Key;
+                        arguments[at++] = operation.Value;
+                        break;
                 }
 
-                arguments[at++] = code;
-                arguments[at++] = key;
-                arguments[at++] = a;
-                arguments[at++] = b;
+                plan.Append(' ');
             }
 
+            arguments[2] = plan.ToString();
             return new TransactionPlan(transaction, [.. keys], arguments) { _outboxes = outboxes };
         }
 

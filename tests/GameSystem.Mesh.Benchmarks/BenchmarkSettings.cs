@@ -8,11 +8,26 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
     /// <summary>True when --concurrency was given (each benchmark has its own default levels).</summary>
     public bool ConcurrencyGiven { get; init; }
 
+    /// <summary>The store benchmark's --bare-raw: compare against scripts without the store's guarantees.</summary>
+    public bool BareRaw { get; init; }
+
     public static BenchmarkSettings Parse(string[] args)
     {
         var settings = new BenchmarkSettings(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 5, [1, 16, 128]);
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        for (var i = 0; i < args.Length; i += 2)
         {
+            if (args[i] == "--bare-raw")
+            {
+                settings = settings with { BareRaw = true };
+                i--;
+                continue;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Option {args[i]} needs a value.");
+            }
+
             var value = args[i + 1];
             settings = args[i] switch
             {
@@ -20,7 +35,7 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
                 "--window" => settings with { Window = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--rounds" => settings with { Rounds = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--concurrency" => settings with { Concurrency = [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))], ConcurrencyGiven = true },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128 (and, for store, --bare-raw)."),
             };
         }
 

@@ -6,11 +6,14 @@ namespace GameSystem.State.Internal;
 /// </summary>
 /// <remarks>
 /// <para>
-/// An entry is one hash: field <c>v</c> holds the value, <c>ver</c> the version, <c>t</c> is
-/// present while it has a TTL (so a write without one knows to remove it). A deleted
-/// entry leaves a tombstone (the hash without <c>v</c>, expiring after the retention) so a
-/// re-created entry continues the version instead of starting again at 1. Arguments use -1
-/// for "no expected version" and 0 for "no TTL".
+/// An entry is one hash: field <c>v</c> holds the value, <c>ver</c> the version N, written
+/// <c>N</c>, or <c>N.5</c> while the entry has a TTL (so a write without one knows to remove
+/// it). A deleted entry leaves a tombstone: the hash without <c>v</c>, its <c>ver</c> written
+/// <c>-N</c>, expiring after the retention, so a re-created entry continues the version
+/// instead of starting again at 1. One HGET of <c>ver</c> thus tells a script the version,
+/// whether the entry is live and whether it has a TTL; the value is read only when needed
+/// (a conflict's report, an increment's check). Arguments use -1 for "no expected version"
+/// and 0 for "no TTL".
 /// </para>
 /// <para>
 /// An index is a sorted set whose members all have score 0, so Redis orders them by their
@@ -28,22 +31,21 @@ internal static class RedisScripts
 {
     /// <summary>KEYS[1] key; ARGV value, expected version, TTL in ms. Returns {1, new version} or {0, version, value}.</summary>
     public const string Set = """
-        local r = redis.call('HMGET', KEYS[1], 'v', 'ver', 't')
-        local stored = tonumber(r[2] or '0')
-        local cur = r[1] and stored or 0
+        local x = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+        local stored = x >= 0 and math.floor(x) or -x
+        local cur = x > 0 and stored or 0
         local expected = tonumber(ARGV[2])
         if expected >= 0 and cur ~= expected then
-          return {0, cur, r[1] or ''}
+          return {0, cur, x > 0 and redis.call('HGET', KEYS[1], 'v') or ''}
         end
         local ver = stored + 1
         local ttl = tonumber(ARGV[3])
         if ttl > 0 then
-          redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ver, 't', 1)
+          redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ver + 0.5)
           redis.call('PEXPIRE', KEYS[1], ttl)
         else
           redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ver)
-          if r[3] or (not r[1] and stored > 0) then
-            redis.call('HDEL', KEYS[1], 't')
+          if x ~= stored then
             redis.call('PERSIST', KEYS[1])
           end
         end
@@ -52,14 +54,15 @@ internal static class RedisScripts
 
     /// <summary>KEYS[1] key; ARGV expected version, tombstone retention in ms. Returns {1, 0} or {0, version, value}.</summary>
     public const string Delete = """
-        local r = redis.call('HMGET', KEYS[1], 'v', 'ver')
-        local cur = r[1] and tonumber(r[2]) or 0
+        local x = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+        local cur = x > 0 and math.floor(x) or 0
         local expected = tonumber(ARGV[1])
         if expected >= 0 and cur ~= expected then
-          return {0, cur, r[1] or ''}
+          return {0, cur, x > 0 and redis.call('HGET', KEYS[1], 'v') or ''}
         end
-        if r[1] then
-          redis.call('HDEL', KEYS[1], 'v', 't')
+        if x > 0 then
+          redis.call('HDEL', KEYS[1], 'v')
+          redis.call('HSET', KEYS[1], 'ver', -cur)
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
         end
         return {1, 0}
@@ -67,9 +70,9 @@ internal static class RedisScripts
 
     /// <summary>KEYS[1] key; ARGV delta, TTL in ms applied when the counter is created. Returns the new value.</summary>
     public const string Increment = """
-        local r = redis.call('HMGET', KEYS[1], 'v', 'ver')
-        local cur = r[1]
-        if cur then
+        local x = tonumber(redis.call('HGET', KEYS[1], 'ver') or '0')
+        if x > 0 then
+          local cur = redis.call('HGET', KEYS[1], 'v')
           if cur ~= '0' and (not string.match(cur, '^%-?[1-9]%d*$') or string.len(cur) > 17) then
             return redis.error_reply('not an integer')
           end
@@ -79,14 +82,19 @@ internal static class RedisScripts
           end
         end
         local value = redis.call('HINCRBY', KEYS[1], 'v', ARGV[1])
-        redis.call('HSET', KEYS[1], 'ver', tonumber(r[2] or '0') + 1)
-        if not cur then
+        if x > 0 then
+          redis.call('HSET', KEYS[1], 'ver', x + 1)
+        else
+          local ver = -x + 1
           local ttl = tonumber(ARGV[2])
           if ttl > 0 then
-            redis.call('HSET', KEYS[1], 't', 1)
+            redis.call('HSET', KEYS[1], 'ver', ver + 0.5)
             redis.call('PEXPIRE', KEYS[1], ttl)
-          elseif r[2] then
-            redis.call('PERSIST', KEYS[1])
+          else
+            redis.call('HSET', KEYS[1], 'ver', ver)
+            if x < 0 then
+              redis.call('PERSIST', KEYS[1])
+            end
           end
         end
         return value
@@ -94,10 +102,13 @@ internal static class RedisScripts
 
     /// <summary>
     /// A transaction. ARGV: tombstone retention ms, the registrations the caller just made in the
-    /// registry (<c>metaKeyIndex=score,…</c>, empty: none), condition count C, C pairs
-    /// (key index, expected version), operation count N, N quadruples (code, key index, a, b):
-    /// S set (value, TTL ms), D delete, I increment (delta, TTL ms), A index add (member),
-    /// R index remove (member), O enqueue (meta key index, payload).
+    /// registry (<c>metaKeyIndex=score,…</c>, empty: none), the plan, then the values the plan's
+    /// operations take, in order. The plan is one string of space-separated steps (one string
+    /// rather than an argument per number: Redis makes a Lua string of every argument):
+    /// <c>=k:v</c> requires key k at version v; <c>Sk:ttl</c> sets key k to the next value;
+    /// <c>Dk</c> deletes; <c>Ik:delta:ttl</c> increments; <c>Ak</c> / <c>Rk</c> add / remove the
+    /// next value as a member of index k; <c>Ok:m</c> appends the next value to outbox k, whose
+    /// meta hash is key m. Conditions come first.
     /// Returns {1, results…} (S/D: version; I: version, value), {0, condition, version, value}
     /// on a conflict, {2, meta key index} when that outbox must first be listed in the registry
     /// (it is not, or the registration given is the one a relay is retiring), or
@@ -106,114 +117,132 @@ internal static class RedisScripts
     /// </summary>
     public const string Transaction = """
         local retention = tonumber(ARGV[1])
-        local registered = {}
-        for index, score in string.gmatch(ARGV[2], '(%d+)=([^,]+)') do
-          registered[tonumber(index)] = score
+        local plan = ARGV[3]
+        -- Each entry's version field is read once, by key position: it tells the version,
+        -- whether the entry is live (above 0) and whether it has a TTL (a .5 fraction).
+        local xs = {}
+        local c = 0
+        for k, expected in string.gmatch(plan, '=(%d+):(%d+)') do
+          c = c + 1
+          k = tonumber(k)
+          local x = xs[k]
+          if x == nil then
+            x = tonumber(redis.call('HGET', KEYS[k], 'ver') or '0')
+            xs[k] = x
+          end
+          local cur = x > 0 and x - x % 1 or 0
+          if cur ~= tonumber(expected) then
+            return {0, c, cur, x > 0 and redis.call('HGET', KEYS[k], 'v') or ''}
+          end
         end
-        -- Each entry is read once: {value or false, stored version (a tombstone's too), has a TTL}.
-        local seen = {}
         local function read(k)
-          local m = seen[k]
-          if not m then
-            local r = redis.call('HMGET', k, 'v', 'ver', 't')
-            m = {r[1], tonumber(r[2] or '0'), r[3]}
-            seen[k] = m
+          local x = xs[k]
+          if x == nil then
+            x = tonumber(redis.call('HGET', KEYS[k], 'ver') or '0')
+            xs[k] = x
           end
-          return m
+          return x
         end
-        local p = 4
-        for i = 1, tonumber(ARGV[3]) do
-          local m = read(KEYS[tonumber(ARGV[p])])
-          local cur = m[1] and m[2] or 0
-          if cur ~= tonumber(ARGV[p + 1]) then
-            return {0, i, cur, m[1] or ''}
+        -- Increments and outbox appends can be refused: check them all before the first write.
+        if string.find(plan, '[IO]') then
+          local registered = {}
+          for index, score in string.gmatch(ARGV[2], '(%d+)=([^,]+)') do
+            registered[tonumber(index)] = score
           end
-          p = p + 2
-        end
-        local n = tonumber(ARGV[p])
-        p = p + 1
-        local first = p
-        for i = 1, n do
-          local code = ARGV[p]
-          if code == 'I' then
-            local cur = read(KEYS[tonumber(ARGV[p + 1])])[1]
-            if cur then
-              if cur ~= '0' and (not string.match(cur, '^%-?[1-9]%d*$') or string.len(cur) > 17) then
-                return {3, i, 'does not hold an integer'}
+          local i = 0
+          for code, k, a in string.gmatch(plan, '([SDIARO])(%d+):?(%-?%d*)') do
+            i = i + 1
+            if code == 'I' then
+              k = tonumber(k)
+              local cur = read(k) > 0 and redis.call('HGET', KEYS[k], 'v')
+              if cur then
+                if cur ~= '0' and (not string.match(cur, '^%-?[1-9]%d*$') or string.len(cur) > 17) then
+                  return {3, i, 'does not hold an integer'}
+                end
+                local sum = tonumber(cur) + tonumber(a)
+                if sum > 9007199254740991 or sum < -9007199254740991 then
+                  return {3, i, 'would pass the counter limit of 2^53 - 1'}
+                end
               end
-              local sum = tonumber(cur) + tonumber(ARGV[p + 2])
-              if sum > 9007199254740991 or sum < -9007199254740991 then
-                return {3, i, 'would pass the counter limit of 2^53 - 1'}
+            elseif code == 'O' then
+              local meta = tonumber(a)
+              local state = redis.call('HGET', KEYS[meta], 'state')
+              local score = registered[meta]
+              if (score == nil and state ~= 'r') or (score ~= nil and state == 'x:' .. score) then
+                return {2, meta}
               end
             end
-          elseif code == 'O' then
-            local meta = tonumber(ARGV[p + 2])
-            local state = redis.call('HGET', KEYS[meta], 'state')
-            local score = registered[meta]
-            if (score == nil and state ~= 'r') or (score ~= nil and state == 'x:' .. score) then
-              return {2, meta}
-            end
           end
-          p = p + 4
         end
-        p = first
         local out = {1}
+        local v = 4
         local now = nil
-        for i = 1, n do
-          local code = ARGV[p]
-          local k = KEYS[tonumber(ARGV[p + 1])]
+        for code, ki, a, b in string.gmatch(plan, '([SDIARO])(%d+):?(%-?%d*):?(%d*)') do
+          ki = tonumber(ki)
+          local k = KEYS[ki]
           if code == 'S' then
-            local m = read(k)
-            local ver = m[2] + 1
-            local ttl = tonumber(ARGV[p + 3])
+            local x = read(ki)
+            local stored = x >= 0 and x - x % 1 or -x
+            local ver = stored + 1
+            local ttl = tonumber(a)
             if ttl > 0 then
-              redis.call('HSET', k, 'v', ARGV[p + 2], 'ver', ver, 't', 1)
+              redis.call('HSET', k, 'v', ARGV[v], 'ver', ver + 0.5)
               redis.call('PEXPIRE', k, ttl)
             else
-              redis.call('HSET', k, 'v', ARGV[p + 2], 'ver', ver)
-              if m[3] or (not m[1] and m[2] > 0) then
-                redis.call('HDEL', k, 't')
+              redis.call('HSET', k, 'v', ARGV[v], 'ver', ver)
+              if x ~= stored then
                 redis.call('PERSIST', k)
               end
             end
+            v = v + 1
             out[#out + 1] = ver
           elseif code == 'D' then
-            if read(k)[1] then
-              redis.call('HDEL', k, 'v', 't')
+            local x = read(ki)
+            if x > 0 then
+              redis.call('HDEL', k, 'v')
+              redis.call('HSET', k, 'ver', -(x - x % 1))
               redis.call('PEXPIRE', k, retention)
             end
             out[#out + 1] = 0
           elseif code == 'I' then
-            local m = read(k)
-            local value = redis.call('HINCRBY', k, 'v', ARGV[p + 2])
-            local ver = m[2] + 1
-            redis.call('HSET', k, 'ver', ver)
-            if not m[1] then
-              local ttl = tonumber(ARGV[p + 3])
+            local x = read(ki)
+            local value = redis.call('HINCRBY', k, 'v', a)
+            local ver
+            if x > 0 then
+              ver = x - x % 1 + 1
+              redis.call('HSET', k, 'ver', x + 1)
+            else
+              ver = -x + 1
+              local ttl = tonumber(b)
               if ttl > 0 then
-                redis.call('HSET', k, 't', 1)
+                redis.call('HSET', k, 'ver', ver + 0.5)
                 redis.call('PEXPIRE', k, ttl)
-              elseif m[2] > 0 then
-                redis.call('PERSIST', k)
+              else
+                redis.call('HSET', k, 'ver', ver)
+                if x < 0 then
+                  redis.call('PERSIST', k)
+                end
               end
             end
             out[#out + 1] = ver
             out[#out + 1] = value
           elseif code == 'A' then
-            redis.call('ZADD', k, 0, ARGV[p + 2])
+            redis.call('ZADD', k, 0, ARGV[v])
+            v = v + 1
           elseif code == 'R' then
-            redis.call('ZREM', k, ARGV[p + 2])
-          elseif code == 'O' then
-            local meta = KEYS[tonumber(ARGV[p + 2])]
+            redis.call('ZREM', k, ARGV[v])
+            v = v + 1
+          else
+            local meta = KEYS[tonumber(a)]
             if not now then
               local t = redis.call('TIME')
               now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             end
             local seq = redis.call('HINCRBY', meta, 'seq', 1)
-            redis.call('ZADD', k, seq, string.format('%d:%d:', seq, now) .. ARGV[p + 3])
+            redis.call('ZADD', k, seq, string.format('%d:%d:', seq, now) .. ARGV[v])
             redis.call('HSET', meta, 'last', now, 'state', 'r')
+            v = v + 1
           end
-          p = p + 4
         end
         return out
         """;
