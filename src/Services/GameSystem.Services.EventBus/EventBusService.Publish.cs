@@ -63,10 +63,24 @@ public sealed partial class EventBusService
     /// <summary>Validates an event and picks its stream; INVALID_ARGUMENT or FAILED_PRECONDITION naming what is wrong.</summary>
     private BusStream CheckEvent(DomainEvent? domainEvent, string field)
     {
+        // Field names are built only for an error: this runs on every publish.
         Errors.Require(domainEvent is not null, field, "is required: the DomainEvent to publish, with event_id and type.");
-        Errors.Require(domainEvent!.EventId.Length > 0, $"{field}.event_id", "is required: a producer-chosen unique id (a UUID); the bus deduplicates on it.");
-        Errors.Require(domainEvent.EventId.Length <= EventTypes.MaxEventIdLength, $"{field}.event_id", $"is {domainEvent.EventId.Length} characters; at most {EventTypes.MaxEventIdLength}.");
-        Errors.Require(!domainEvent.EventId.Any(char.IsControl), $"{field}.event_id", "holds a control character; use printable characters (a UUID).");
+        var id = domainEvent!.EventId.AsSpan();
+        if (id.Length == 0)
+        {
+            throw Errors.InvalidArgument($"{field}.event_id", "is required: a producer-chosen unique id (a UUID); the bus deduplicates on it.");
+        }
+
+        if (id.Length > EventTypes.MaxEventIdLength)
+        {
+            throw Errors.InvalidArgument($"{field}.event_id", $"is {id.Length} characters; at most {EventTypes.MaxEventIdLength}.");
+        }
+
+        if (id.IndexOfAnyInRange('\u0000', '\u001F') >= 0 || id.ContainsAnyInRange('\u007F', '\u009F'))
+        {
+            throw Errors.InvalidArgument($"{field}.event_id", "holds a control character; use printable characters (a UUID).");
+        }
+
         if (EventTypes.CheckType(domainEvent.Type) is { } problem)
         {
             throw Errors.InvalidArgument($"{field}.type", domainEvent.Type.Length == 0 ? problem : $"'{domainEvent.Type}' {problem}");

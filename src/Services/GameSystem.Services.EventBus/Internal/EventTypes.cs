@@ -28,8 +28,13 @@ internal static class EventTypes
             return $"is {type.Length} characters; an event type has at most {MaxTypeLength}.";
         }
 
-        foreach (var token in type.Split('.'))
+        // Token by token over the span: this runs on every publish, so it allocates nothing
+        // unless the type is wrong.
+        var rest = type.AsSpan();
+        while (true)
         {
+            var end = rest.IndexOf('.');
+            var token = end < 0 ? rest : rest[..end];
             if (token.Length == 0)
             {
                 return "has an empty token: tokens are separated by single dots, with none at either end (quest.completed).";
@@ -40,10 +45,20 @@ internal static class EventTypes
                 return $"holds the wildcard '{token}'; an event type names one type (wildcards are for type patterns and filters).";
             }
 
-            if (!token.All(IsNameChar))
+            foreach (var c in token)
             {
-                return $"has the token '{token}'; tokens are letters, digits, '-' and '_'.";
+                if (!IsNameChar(c))
+                {
+                    return $"has the token '{token}'; tokens are letters, digits, '-' and '_'.";
+                }
             }
+
+            if (end < 0)
+            {
+                break;
+            }
+
+            rest = rest[(end + 1)..];
         }
 
         return null;
