@@ -49,6 +49,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     private readonly IDatabase _unprefixed;
     private readonly string _keyPrefix;
     private readonly TimeProvider _time;
+    private readonly bool _compileShapes;
 
     /// <summary>Creates a store over <paramref name="connection"/>, which the caller keeps owning.</summary>
     public RedisStateStore(IConnectionMultiplexer connection, RedisStateStoreOptions? options = null, TimeProvider? timeProvider = null)
@@ -68,6 +69,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         _database = options.KeyPrefix.Length == 0 ? _unprefixed : _unprefixed.WithKeyPrefix(options.KeyPrefix);
         _keyPrefix = options.KeyPrefix;
         _time = timeProvider ?? TimeProvider.System;
+        _compileShapes = options.CompileTransactionShapes;
     }
 
     /// <inheritdoc/>
@@ -191,12 +193,12 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             ArgumentNullException.ThrowIfNull(transaction);
             transaction.ValidateForExecution();
             cancellationToken.ThrowIfCancellationRequested();
-            var script = TransactionPlan.Build(transaction);
+            var script = TransactionPlan.Build(transaction, _compileShapes);
             Dictionary<int, RedisValue>? registrations = null;
             RedisResult[] reply;
             for (var attempt = 0; ; attempt++)
             {
-                reply = (RedisResult[])(await Within(TransactionScript.EvaluateAsync(_database, script.Keys, script.Arguments(registrations)), cancellationToken).ConfigureAwait(false))!;
+                reply = (RedisResult[])(await Within(script.Script.EvaluateAsync(_database, script.Keys, script.Arguments(registrations)), cancellationToken).ConfigureAwait(false))!;
                 if ((long)reply[0] != 2)
                 {
                     break;
@@ -585,17 +587,21 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
 
         public string OutboxAt(int metaKeyPosition) => _outboxes![metaKeyPosition];
 
-        public static TransactionPlan Build(StateTransaction transaction)
+        /// <summary>The script that runs the plan: its shape's own, or the general one.</summary>
+        public RedisScript Script { get; private init; } = TransactionScript;
+
+        public static TransactionPlan Build(StateTransaction transaction, bool useShapes)
         {
             var conditions = transaction.Conditions;
             var operations = transaction.Operations;
             var values = 0;
+            var numbers = conditions.Count;
             foreach (var operation in operations)
             {
                 values += operation.Kind is StateOperationKind.Delete or StateOperationKind.Increment ? 0 : 1;
+                numbers += operation.Kind switch { StateOperationKind.Set => 1, StateOperationKind.Increment => 2, _ => 0 };
             }
 
-            var arguments = new RedisValue[Fixed + values];
             var keys = new List<RedisKey>(operations.Count + 1);
             Dictionary<RedisKey, int>? positions = null;
             int Position(RedisKey key)
@@ -621,46 +627,89 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
                 return keys.Count;
             }
 
+            // A small transaction runs its shape's own script, which takes the numbers as
+            // arguments; any other the general one, which reads them from the plan.
+            var shaped = useShapes && conditions.Count + operations.Count <= TransactionShapes.MaxSteps;
+            var arguments = new RedisValue[Fixed - 1 + (shaped ? numbers : 1) + values];
+            var at = Fixed - 1;
+            var value = at + (shaped ? numbers : 1);
             var plan = new StringBuilder(12 * (conditions.Count + operations.Count));
             foreach (var condition in conditions)
             {
-                plan.Append(CultureInfo.InvariantCulture, $"={Position(EntryKey(condition.Key))}:{condition.Version} ");
+                var key = Position(EntryKey(condition.Key));
+                if (shaped)
+                {
+                    plan.Append(CultureInfo.InvariantCulture, $"={key} ");
+                    arguments[at++] = condition.Version;
+                }
+                else
+                {
+                    plan.Append(CultureInfo.InvariantCulture, $"={key}:{condition.Version} ");
+                }
             }
 
             var partition = transaction.Partition!;
             Dictionary<int, string>? outboxes = null;
-            var at = Fixed;
             foreach (var operation in operations)
             {
                 switch (operation.Kind)
                 {
                     case StateOperationKind.Set:
-                        plan.Append(CultureInfo.InvariantCulture, $"S{Position(EntryKey(operation.Key))}:{Milliseconds(operation.Ttl)}");
-                        arguments[at++] = operation.Value;
+                        var set = Position(EntryKey(operation.Key));
+                        if (shaped)
+                        {
+                            plan.Append(CultureInfo.InvariantCulture, $"S{set}");
+                            arguments[at++] = Milliseconds(operation.Ttl);
+                        }
+                        else
+                        {
+                            plan.Append(CultureInfo.InvariantCulture, $"S{set}:{Milliseconds(operation.Ttl)}");
+                        }
+
+                        arguments[value++] = operation.Value;
                         break;
                     case StateOperationKind.Delete:
                         plan.Append(CultureInfo.InvariantCulture, $"D{Position(EntryKey(operation.Key))}");
                         break;
                     case StateOperationKind.Increment:
-                        plan.Append(CultureInfo.InvariantCulture, $"I{Position(EntryKey(operation.Key))}:{operation.Delta}:{Milliseconds(operation.Ttl)}");
+                        var counter = Position(EntryKey(operation.Key));
+                        if (shaped)
+                        {
+                            plan.Append(CultureInfo.InvariantCulture, $"I{counter}");
+                            arguments[at++] = operation.Delta;
+                            arguments[at++] = Milliseconds(operation.Ttl);
+                        }
+                        else
+                        {
+                            plan.Append(CultureInfo.InvariantCulture, $"I{counter}:{operation.Delta}:{Milliseconds(operation.Ttl)}");
+                        }
+
                         break;
                     case StateOperationKind.IndexAdd or StateOperationKind.IndexRemove:
                         plan.Append(CultureInfo.InvariantCulture, $"{(operation.Kind == StateOperationKind.IndexAdd ? 'A' : 'R')}{Position(IndexKey(operation.Key))}");
-                        arguments[at++] = operation.Member;
+                        arguments[value++] = operation.Member;
                         break;
                     default:
                         var meta = Position(OutboxMetaKey(operation.Key, partition));
                         plan.Append(CultureInfo.InvariantCulture, $"O{Position(OutboxKey(operation.Key, partition))}:{meta}");
                         (outboxes ??= [])[meta] = operation.Key;
-                        arguments[at++] = operation.Value;
+                        arguments[value++] = operation.Value;
                         break;
                 }
 
                 plan.Append(' ');
             }
 
-            arguments[2] = plan.ToString();
-            return new TransactionPlan(transaction, [.. keys], arguments) { _outboxes = outboxes };
+            if (!shaped)
+            {
+                arguments[Fixed - 1] = plan.ToString();
+                return new TransactionPlan(transaction, [.. keys], arguments) { _outboxes = outboxes };
+            }
+
+            // A shape seen for the first time once the cache is full runs the general way.
+            return TransactionShapes.For(plan.ToString()) is { } script
+                ? new TransactionPlan(transaction, [.. keys], arguments) { _outboxes = outboxes, Script = script }
+                : Build(transaction, useShapes: false);
         }
 
         public RedisValue[] Arguments(Dictionary<int, RedisValue>? registrations)

@@ -14,4 +14,11 @@ public sealed record RedisStateStoreOptions
 
     /// <summary>The Redis database number; -1 for the connection's default.</summary>
     public int Database { get; init; } = -1;
+
+    /// <summary>
+    /// Runs each small transaction shape (up to 24 steps) as a script of its own, like a
+    /// prepared statement, instead of the general script that reads any plan; on by default.
+    /// Both give the same results: the tests run the store both ways.
+    /// </summary>
+    public bool CompileTransactionShapes { get; init; } = true;
 }

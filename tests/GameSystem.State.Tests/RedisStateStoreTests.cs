@@ -3,10 +3,13 @@ using StackExchange.Redis;
 
 namespace GameSystem.State.Tests;
 
-public sealed class RedisStateStoreTests(RedisServerFixture redis) : StateStoreContract, IAsyncLifetime
+/// <summary>The shared suite on a single redis-server, with the store's options of <paramref name="compileShapes"/>.</summary>
+public abstract class RedisStoreContract(RedisServerFixture redis, bool compileShapes) : StateStoreContract, IAsyncLifetime
 {
     private ConnectionMultiplexer? _connection;
     private IStateStore? _store;
+
+    protected ConnectionMultiplexer Connection => _connection ?? throw new InvalidOperationException("Not initialized.");
 
     protected override IStateStore Store => _store ?? throw new InvalidOperationException("Not initialized.");
 
@@ -18,7 +21,7 @@ public sealed class RedisStateStoreTests(RedisServerFixture redis) : StateStoreC
     public async ValueTask InitializeAsync()
     {
         _connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        _store = new RedisStateStore(_connection, RedisStateStoreOptions.Default with { KeyPrefix = $"gs-test:{Guid.NewGuid():N}:" });
+        _store = new RedisStateStore(_connection, RedisStateStoreOptions.Default with { KeyPrefix = $"gs-test:{Guid.NewGuid():N}:", CompileTransactionShapes = compileShapes });
     }
 
     public async ValueTask DisposeAsync()
@@ -27,17 +30,25 @@ public sealed class RedisStateStoreTests(RedisServerFixture redis) : StateStoreC
         {
             await _connection.DisposeAsync();
         }
-    }
 
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>The suite with every transaction through the general script, which runs the shapes too large to compile.</summary>
+public sealed class RedisGeneralScriptStateStoreTests(RedisServerFixture redis) : RedisStoreContract(redis, compileShapes: false);
+
+public sealed class RedisStateStoreTests(RedisServerFixture redis) : RedisStoreContract(redis, compileShapes: true)
+{
     [Fact(Timeout = 10_000)]
     public async Task Entries_AreHashesUnderTheKeyPrefix_WithValueAndVersionTogether()
     {
         var prefix = $"gs-test:{Guid.NewGuid():N}:";
-        var store = new RedisStateStore(_connection!, RedisStateStoreOptions.Default with { KeyPrefix = prefix });
+        var store = new RedisStateStore(Connection, RedisStateStoreOptions.Default with { KeyPrefix = prefix });
 
         await store.SetAsync("quest/{q1}/state", "accepted"u8.ToArray(), cancellationToken: Timeout);
 
-        var hash = await _connection!.GetDatabase().HashGetAllAsync(prefix + "quest/{q1}/state");
+        var hash = await Connection.GetDatabase().HashGetAllAsync(prefix + "quest/{q1}/state");
         Assert.Equal("accepted", hash.Single(h => h.Name == "v").Value.ToString());
         Assert.Equal(1, (long)hash.Single(h => h.Name == "ver").Value);
     }
@@ -65,7 +76,7 @@ public sealed class RedisStateStoreTests(RedisServerFixture redis) : StateStoreC
     [Fact(Timeout = 10_000)]
     public void KeyPrefix_WithBraces_IsRefused()
     {
-        Assert.Throws<ArgumentException>(() => new RedisStateStore(_connection!, RedisStateStoreOptions.Default with { KeyPrefix = "gs:{tenant}:" }));
+        Assert.Throws<ArgumentException>(() => new RedisStateStore(Connection, RedisStateStoreOptions.Default with { KeyPrefix = "gs:{tenant}:" }));
     }
 
     private static async Task<(long Eval, long EvalSha)> CommandCallsAsync(IServer server)
