@@ -25,6 +25,12 @@ public abstract class MeshMethod
         DefaultTimeout = ReadTimeout(options?.GetExtension(OptionsExtensions.Method)?.DefaultTimeout)
             ?? ReadTimeout(descriptor.Service.GetOptions()?.GetExtension(OptionsExtensions.Service)?.DefaultTimeout);
         Http = options?.GetExtension(AnnotationsExtensions.Http);
+        var methodMesh = options?.GetExtension(OptionsExtensions.Method);
+        var serviceMesh = descriptor.Service.GetOptions()?.GetExtension(OptionsExtensions.Service);
+        Access = methodMesh?.Access is { } access and not MeshAccess.Unspecified ? access
+            : serviceMesh?.Access is { } shared and not MeshAccess.Unspecified ? shared
+            : MeshAccess.Authenticated;
+        RequiredScopes = [.. (serviceMesh?.RequiredScopes ?? []).Concat(methodMesh?.RequiredScopes ?? []).Distinct(StringComparer.Ordinal)];
         RequiredFields = [.. descriptor.InputType.Fields.InFieldNumberOrder().Where(IsRequired)];
     }
 
@@ -55,6 +61,15 @@ public abstract class MeshMethod
 
     /// <summary>The <c>google.api.http</c> binding, or null for an internal-only method.</summary>
     public HttpRule? Http { get; }
+
+    /// <summary>
+    /// Who may call the method (the method's <c>access</c> option, else the service's, else
+    /// <see cref="MeshAccess.Authenticated"/>): never <see cref="MeshAccess.Unspecified"/>.
+    /// </summary>
+    public MeshAccess Access { get; }
+
+    /// <summary>Scopes a caller's token must hold: the service's <c>required_scopes</c>, then the method's.</summary>
+    public ImmutableArray<string> RequiredScopes { get; }
 
     /// <summary>Request fields marked <c>(google.api.field_behavior) = REQUIRED</c>.</summary>
     public ImmutableArray<FieldDescriptor> RequiredFields { get; }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using GameSystem.Mesh.Contracts.V1;
 using NATS.Client.Core;
 
 namespace GameSystem.Mesh.Nats.Internal;
@@ -133,6 +134,20 @@ internal sealed class ServiceDiscovery : IAsyncDisposable
             if (handler?.Method.DefaultTimeout is { } timeout)
             {
                 json.WriteString("default_timeout_ms", ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+            }
+
+            if (handler?.Method is { } meshMethod)
+            {
+                json.WriteString("access", meshMethod.Access switch
+                {
+                    MeshAccess.Public => "public",
+                    MeshAccess.Internal => "internal",
+                    _ => "authenticated",
+                });
+                if (meshMethod.RequiredScopes.Length > 0)
+                {
+                    json.WriteString("required_scopes", string.Join(' ', meshMethod.RequiredScopes));
+                }
             }
 
             json.WriteString("implemented", handler is null ? "false" : "true");
