@@ -43,6 +43,23 @@ else
 fi
 
 mkdir -p .run
+# The mesh's secrets for this machine, made once and kept (git-ignored, readable by you only):
+# the service secret hosts prove their services' accounts with, and the key auth encrypts
+# its signing keys under. Production sets GameSystem__Identity__ServiceSecret and
+# GameSystem__Auth__KeyEncryptionKey from its secret store instead.
+secrets="$root/.run/secrets.env"
+if [ ! -f "$secrets" ]; then
+  (umask 077
+   printf 'GameSystem__Identity__ServiceSecret=%s\nGameSystem__Auth__KeyEncryptionKey=%s\n' \
+     "$(head -c 32 /dev/urandom | base64)" "$(head -c 32 /dev/urandom | base64)" >"$secrets")
+  echo "Made this machine's mesh secrets in .run/secrets.env"
+fi
+while IFS= read -r line; do
+  key="${line%%=*}"
+  # base64 ends in '=', which read's field splitting would drop: split by hand.
+  [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=${line#*=}"
+done <"$secrets"
+
 echo "Building the host …"
 if ! dotnet build src/GameSystem.Host -c Release -nologo >"$root/.run/build.log" 2>&1; then
   grep -E "error|Error" "$root/.run/build.log" >&2 || cat "$root/.run/build.log" >&2

@@ -46,7 +46,8 @@ public sealed class ServiceEvents : IHostedService, IAsyncDisposable
     /// <param name="serviceName">The service's mesh name (e.g. <c>time-manager</c>).</param>
     /// <param name="implementation">The service implementation.</param>
     /// <param name="outbox">The outbox given to its constructor; null when it takes none.</param>
-    public static ServiceEvents? Create(IServiceProvider services, string serviceName, object implementation, EventOutbox? outbox)
+    /// <param name="eventBus">The event-bus client to relay and consume through (the service's own identity); null takes the one of <paramref name="services"/>.</param>
+    public static ServiceEvents? Create(IServiceProvider services, string serviceName, object implementation, EventOutbox? outbox, EventBusServiceClient? eventBus = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(implementation);
@@ -56,7 +57,7 @@ public sealed class ServiceEvents : IHostedService, IAsyncDisposable
             return null;
         }
 
-        var eventBus = services.GetRequiredService<EventBusServiceClient>();
+        eventBus ??= services.GetRequiredService<EventBusServiceClient>();
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         var relay = outbox is null

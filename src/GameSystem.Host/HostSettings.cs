@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using GameSystem.Identity;
 using GameSystem.Mesh.Nats;
 using Microsoft.Extensions.Configuration;
 
@@ -17,6 +18,12 @@ internal sealed record HostSettings(
     ImmutableDictionary<string, int> ServiceConcurrency,
     string? StoreRedis)
 {
+    /// <summary>
+    /// How callers are verified (<c>GameSystem:Identity</c>); null when <c>Mode</c> is <c>Off</c>,
+    /// which only a test or a local experiment should set.
+    /// </summary>
+    public IdentityOptions? Identity { get; init; }
+
     public const string Section = "GameSystem";
 
     public static HostSettings Read(IConfiguration configuration)
@@ -108,7 +115,42 @@ internal sealed record HostSettings(
         }
 
         var services = ReadList(root.GetSection("Services"));
-        return new HostSettings(services.IsEmpty ? ["all"] : services, natsOptions, server, client, concurrency.ToImmutable(), string.IsNullOrWhiteSpace(redis) ? null : redis);
+        return new HostSettings(services.IsEmpty ? ["all"] : services, natsOptions, server, client, concurrency.ToImmutable(), string.IsNullOrWhiteSpace(redis) ? null : redis)
+        {
+            Identity = ReadIdentity(root.GetSection("Identity")),
+        };
+    }
+
+    // Enforced unless switched off: a call is never trusted because nobody configured otherwise.
+    private static IdentityOptions? ReadIdentity(IConfigurationSection identity)
+    {
+        var mode = identity["Mode"] ?? "Enforce";
+        if (string.Equals(mode, "Off", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (!string.Equals(mode, "Enforce", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SettingException("GameSystem:Identity:Mode", $"'{mode}' must be Enforce (the default) or Off.");
+        }
+
+        var options = IdentityOptions.Default with
+        {
+            Issuer = identity["Issuer"] ?? IdentityOptions.Default.Issuer,
+            Audience = identity["Audience"] ?? IdentityOptions.Default.Audience,
+            ServiceSecret = identity["ServiceSecret"],
+        };
+        try
+        {
+            ServiceTokenProof.DecodeSecret(options.ServiceSecret, "GameSystem:Identity:ServiceSecret");
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SettingException("GameSystem:Identity:ServiceSecret", ex.Message["GameSystem:Identity:ServiceSecret ".Length..] + " (or set GameSystem:Identity:Mode to Off, for tests only).");
+        }
+
+        return options;
     }
 
     // Accepts a JSON array, `a,b,c` in one value (environment variables, command line), or both.

@@ -1,3 +1,4 @@
+using GameSystem.EventBus.V1;
 using GameSystem.Events;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
@@ -49,18 +50,26 @@ internal sealed partial class MeshHostedService(
                 $"Cannot connect to Redis at {settings.StoreRedis} ({ex.Message}). Start it, or leave GameSystem:Store:Redis empty to use the in-memory store.", ex);
         }
 
-        _server = new NatsMeshServer(connection, settings.Server, loggerFactory);
+        // Every call served is verified against auth's keys before its handler runs.
+        var identity = services.GetService<HostIdentity>();
+        var serverOptions = identity is null ? settings.Server : settings.Server with { Interceptors = settings.Server.Interceptors.Add(identity.Interceptor) };
+        _server = new NatsMeshServer(connection, serverOptions, loggerFactory);
         foreach (var service in selection.Services)
         {
             MeshServiceDefinition definition;
             if (service.Implementation is { } type)
             {
                 // A service that records events gets an outbox named after it, and its relay runs
-                // while the host does; a service that subscribes gets its consumers.
+                // while the host does; a service that subscribes gets its consumers. Its clients
+                // (and its relay's) call as its own service account.
                 var outbox = ServiceEvents.TakesOutbox(type) ? new EventOutbox(service.Info.Name, services.GetRequiredService<TimeProvider>()) : null;
-                var implementation = outbox is null ? ActivatorUtilities.CreateInstance(services, type) : ActivatorUtilities.CreateInstance(services, type, outbox);
+                var clients = identity?.ForService(service.Info.Name, _server.InstanceId).Clients ?? [];
+                var taken = type.GetConstructors().SelectMany(c => c.GetParameters()).Select(p => p.ParameterType).ToHashSet();
+                object[] arguments = [.. new object?[] { outbox }.OfType<object>(), .. clients.Where(c => taken.Contains(c.GetType()))];
+                var implementation = ActivatorUtilities.CreateInstance(services, type, arguments);
                 _implementations.Add(implementation);
-                if (ServiceEvents.Create(services, service.Info.Name, implementation, outbox) is { } events)
+                var eventBus = clients.OfType<EventBusServiceClient>().FirstOrDefault();
+                if (ServiceEvents.Create(services, service.Info.Name, implementation, outbox, eventBus) is { } events)
                 {
                     _events.Add(events);
                 }

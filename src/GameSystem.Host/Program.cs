@@ -18,11 +18,22 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 });
 
 HostSettings settings;
+ServiceCatalog catalog;
 ImmutableSelection selection;
 try
 {
     settings = HostSettings.Read(builder.Configuration);
-    var catalog = ServiceCatalog.Discover(AppContext.BaseDirectory);
+
+    // auth signs what the runtime verifies, and checks the proofs the hosts make: one
+    // setting each, given to auth unless its own section overrides it.
+    if (settings.Identity is { } identity)
+    {
+        builder.Configuration["GameSystem:Auth:ServiceSecret"] ??= identity.ServiceSecret;
+        builder.Configuration["GameSystem:Auth:Issuer"] ??= identity.Issuer;
+        builder.Configuration["GameSystem:Auth:Audience"] ??= identity.Audience;
+    }
+
+    catalog = ServiceCatalog.Discover(AppContext.BaseDirectory);
     selection = new ImmutableSelection(catalog.Select(settings.Services));
 
     // Each selected service's IOptions<T> comes from GameSystem:<T without Options> (ServiceOptions).
@@ -46,6 +57,17 @@ builder.Services.AddGameSystemStateStore(settings.StoreRedis);
 builder.Services.AddSingleton(selection);
 builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(settings.Nats.ToNatsOpts()));
 builder.Services.AddSingleton<IMeshCallInvoker>(provider => new NatsMeshClient(provider.GetRequiredService<INatsConnection>(), settings.Client));
+if (settings.Identity is { } verified)
+{
+    builder.Services.AddSingleton(provider => new HostIdentity(
+        verified,
+        provider.GetRequiredService<IMeshCallInvoker>(),
+        catalog.Contracts,
+        provider.GetRequiredService<ImmutableSelection>().Services.Select(s => s.Info),
+        provider.GetRequiredService<TimeProvider>(),
+        provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+}
+
 builder.Services.AddHostedService<MeshHostedService>();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout + TimeSpan.FromSeconds(5));
 

@@ -69,7 +69,8 @@ internal sealed class HostProcess : IAsyncDisposable
     /// <summary>
     /// Starts the host with <paramref name="arguments"/>. Only the arguments, the given
     /// environment and appsettings.json configure it: <c>GameSystem__*</c> variables of the
-    /// test run are not passed on.
+    /// test run are not passed on, and caller identity is off unless the environment given
+    /// sets <c>GameSystem__Identity__Mode</c>.
     /// </summary>
     public static HostProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -97,6 +98,8 @@ internal sealed class HostProcess : IAsyncDisposable
             info.Environment.Remove(key);
         }
 
+        // Tests that are not about caller identity call without tokens; those that are turn it on.
+        info.Environment["GameSystem__Identity__Mode"] = "Off";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

@@ -78,9 +78,30 @@ public sealed class HostSettingsTests
         Assert.Equal(["time-manager", "language-system"], selected.Select(s => s.Info.Name));
     }
 
+    private static readonly string TestSecret = Convert.ToBase64String([.. Enumerable.Range(0, 32).Select(i => (byte)i)]);
+
+    [Fact]
+    public void Identity_IsEnforcedByDefault_WithAuthsIssuerAndAudience()
+    {
+        var identity = Read().Identity;
+
+        Assert.NotNull(identity);
+        Assert.Equal("gamesystem-auth", identity.Issuer);
+        Assert.Equal("gamesystem", identity.Audience);
+        Assert.Equal(TestSecret, identity.ServiceSecret);
+    }
+
+    [Fact]
+    public void Identity_Off_IsTheOnlyWayToRunWithoutIt()
+    {
+        Assert.Null(Read(("GameSystem:Identity:Mode", "off")).Identity);
+        var error = Assert.Throws<SettingException>(() => Read(("GameSystem:Identity:Mode", "trust-everyone")));
+        Assert.Equal("Configuration error: GameSystem:Identity:Mode 'trust-everyone' must be Enforce (the default) or Off.", error.Message);
+    }
+
     private static HostSettings Read(params (string Key, string Value)[] values) =>
         HostSettings.Read(new ConfigurationBuilder()
-            .AddInMemoryCollection([new("GameSystem:Nats:Servers:0", "nats://127.0.0.1:4222")])
+            .AddInMemoryCollection([new("GameSystem:Nats:Servers:0", "nats://127.0.0.1:4222"), new("GameSystem:Identity:ServiceSecret", TestSecret)])
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
             .Build());
 }
