@@ -3,6 +3,7 @@
 #   eng/gs.sh list
 #   eng/gs.sh describe time-manager CreateClock
 #   eng/gs.sh call time-manager GetClock '{"worldId":"hub"}'
+#   eng/gs.sh login alice            (password on stdin; later calls carry alice's token)
 # Builds the CLI on first use and again whenever a source changed; the build log is kept
 # in .run/gs-build.log and shown only when the build fails.
 set -euo pipefail
@@ -27,4 +28,6 @@ if stale; then
   touch "$dll"
 fi
 
-GS_PROGRAM="${GS_PROGRAM:-$0}" exec dotnet "$dll" "$@"
+# `gs login` keeps its session here (owner-only), and `gs call` sends its access token.
+mkdir -p "$root/.run"
+GS_TOKEN_FILE="${GS_TOKEN_FILE:-$root/.run/gs-token.json}" GS_PROGRAM="${GS_PROGRAM:-$0}" exec dotnet "$dll" "$@"

@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using GameSystem.Auth.V1;
 using GameSystem.Cli.Internal;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
@@ -7,7 +7,6 @@ using Google.Protobuf.Reflection;
 using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;
-using NATS.Client.Core;
 
 namespace GameSystem.Cli;
 
@@ -18,11 +17,12 @@ namespace GameSystem.Cli;
 /// </summary>
 public static class GsCommand
 {
-    private const string ServersKey = "GameSystem:Nats:Servers";
-    private const string PrefixKey = "GameSystem:Mesh:SubjectPrefix";
-
     // Set by eng/gs.sh so help and hints show the command as the user typed it.
     private const string ProgramKey = "GS_PROGRAM";
+
+    // An access token to send as is, and where `gs login` keeps its tokens.
+    private const string TokenKey = "GS_TOKEN";
+    private const string TokenFileKey = "GS_TOKEN_FILE";
 
     /// <summary>
     /// Runs one command and returns its exit code (<see cref="GsExitCode"/>). Settings come
@@ -60,10 +60,13 @@ public static class GsCommand
                     return GsExitCode.Ok;
                 case "call" when line.Arguments.Length is 2 or 3:
                     return await CallAsync(line, directory, input, output, error, environment, program, cancellationToken).ConfigureAwait(false);
+                case "login" when line.Arguments.Length == 1:
+                case "logout" when line.Arguments.IsEmpty:
+                    return await SessionAsync(line, input, output, error, environment, cancellationToken).ConfigureAwait(false);
                 case "help":
                     await output.WriteAsync(Usage(program)).ConfigureAwait(false);
                     return GsExitCode.Ok;
-                case "list" or "describe" or "call":
+                case "list" or "describe" or "call" or "login" or "logout":
                     throw new UsageException($"wrong number of arguments for '{line.Command}'.", pointsToHelp: true);
                 default:
                     throw new UsageException($"unknown command '{line.Command}'.", pointsToHelp: true);
@@ -99,38 +102,29 @@ public static class GsCommand
                 $"the request is not a valid {method.Descriptor.InputType.FullName} in proto3 JSON: {ex.Message} ('{program} describe {service.Name} {method.Name}' shows its fields)");
         }
 
-        var servers = line.Servers.IsEmpty ? ReadList(environment.GetSection(ServersKey)) : line.Servers;
-        var natsOptions = MeshNatsOptions.Default with { Servers = servers.IsEmpty ? MeshNatsOptions.Default.Servers : servers, Name = "gamesystem-cli" };
-        var clientOptions = MeshClientOptions.Default with { SubjectPrefix = Prefix(line.Prefix ?? environment[PrefixKey]) };
-        NatsOpts natsOpts;
-        try
-        {
-            natsOpts = natsOptions.ToNatsOpts();
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new UsageException(ex.Message);
-        }
-
         var formatter = new JsonFormatter(JsonFormatter.Settings.Default
             .WithTypeRegistry(registry)
             .WithFormatDefaultValues(line.Defaults)
             .WithIndentation());
-        var connection = new NatsConnection(natsOpts);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        try
+        var mesh = await MeshConnection.OpenAsync(line, environment, error).ConfigureAwait(false);
+        if (mesh is null)
         {
-            await connection.ConnectAsync().ConfigureAwait(false);
-        }
-        catch (NatsException)
-        {
-            await error.WriteLineAsync(
-                $"error: cannot reach NATS at {natsOpts.Url}: is the mesh running? Start it with eng/run-mesh.sh (or pass --nats url).").ConfigureAwait(false);
             return GsExitCode.NatsUnreachable;
         }
 
-        var invoker = new NatsMeshClient(connection, clientOptions);
-        await using var invokerScope = invoker.ConfigureAwait(false);
+        await using var meshScope = mesh.ConfigureAwait(false);
+
+        var invoker = mesh.Invoker;
+        try
+        {
+            line = await WithTokenAsync(line, environment, mesh, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            await error.WriteLineAsync($"error: the saved session could not be refreshed ({CatalogPrinter.ProtoName(ex.StatusCode)}: {ex.Status.Detail}); run '{program} login <user>' again.").ConfigureAwait(false);
+            return GsExitCode.ForStatus(ex.StatusCode);
+        }
+
         var streaming = method.Type == MethodType.ServerStreaming;
         try
         {
@@ -148,6 +142,92 @@ public static class GsCommand
             return GsExitCode.ForStatus(ex.StatusCode);
         }
     }
+
+    // `gs login <user>`: the password is the first line of stdin (typed, or piped in).
+    private static async Task<int> SessionAsync(CommandLine line, TextReader input, TextWriter output, TextWriter error, IConfiguration environment, CancellationToken cancellationToken)
+    {
+        var file = TokenFileOf(environment) ?? throw new UsageException($"{TokenFileKey} is not set: eng/gs.sh sets it to .run/gs-token.json.");
+        var mesh = await MeshConnection.OpenAsync(line, environment, error).ConfigureAwait(false);
+        if (mesh is null)
+        {
+            return GsExitCode.NatsUnreachable;
+        }
+
+        await using var meshScope = mesh.ConfigureAwait(false);
+
+        var auth = new AuthServiceClient(mesh.Invoker);
+        try
+        {
+            if (line.Command == "logout")
+            {
+                if (file.Read() is { } saved)
+                {
+                    await auth.LogoutAsync(new LogoutRequest { RefreshToken = saved.RefreshToken }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    file.Delete();
+                }
+
+                await output.WriteLineAsync("Logged out.").ConfigureAwait(false);
+                return GsExitCode.Ok;
+            }
+
+            if (!Console.IsInputRedirected && ReferenceEquals(input, Console.In))
+            {
+                await error.WriteAsync("Password: ").ConfigureAwait(false);
+            }
+
+            var password = await input.ReadLineAsync(cancellationToken).ConfigureAwait(false) ?? string.Empty;
+            var response = await auth.LoginAsync(new LoginRequest { Login = line.Arguments[0], Password = password, ClientName = "gs" }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            file.Write(response.Tokens);
+            await output.WriteLineAsync(
+                $"Logged in as {response.Account.Username} ({response.Account.AccountId}), scopes: {string.Join(' ', response.Tokens.Scopes)}; tokens saved in {file.Path}.").ConfigureAwait(false);
+            return GsExitCode.Ok;
+        }
+        catch (RpcException ex)
+        {
+            await error.WriteLineAsync($"ERROR {CatalogPrinter.ProtoName(ex.StatusCode)}: {ex.Status.Detail}").ConfigureAwait(false);
+            return GsExitCode.ForStatus(ex.StatusCode);
+        }
+    }
+
+    // A token given on the command line (--metadata authorization=…) wins, then GS_TOKEN, then
+    // the session `gs login` saved, refreshed first when its access token is about to expire.
+    private static async Task<CommandLine> WithTokenAsync(CommandLine line, IConfiguration environment, MeshConnection mesh, CancellationToken cancellationToken)
+    {
+        if (line.Metadata.GetValue("authorization") is not null)
+        {
+            return line;
+        }
+
+        var token = environment[TokenKey];
+        if (string.IsNullOrEmpty(token) && TokenFileOf(environment) is { } file && file.Read() is { } saved)
+        {
+            if (saved.AccessTokenExpireTime is null || saved.AccessTokenExpireTime.ToDateTimeOffset() - DateTimeOffset.UtcNow < TokenFile.RefreshBefore)
+            {
+                var refreshed = await new AuthServiceClient(mesh.Invoker).RefreshTokenAsync(new RefreshTokenRequest { RefreshToken = saved.RefreshToken }, cancellationToken: cancellationToken).ConfigureAwait(false);
+                saved = refreshed.Tokens;
+                file.Write(saved);
+            }
+
+            token = saved.AccessToken;
+        }
+
+        if (string.IsNullOrEmpty(token))
+        {
+            return line;
+        }
+
+        var metadata = new Metadata();
+        foreach (var entry in line.Metadata)
+        {
+            metadata.Add(entry);
+        }
+
+        metadata.Add("authorization", "Bearer " + token);
+        return line with { Metadata = metadata };
+    }
+
+    private static TokenFile? TokenFileOf(IConfiguration environment) =>
+        environment[TokenFileKey] is { Length: > 0 } path ? new TokenFile(path) : null;
 
     private static async Task WriteErrorAsync(TextWriter error, RpcException ex, JsonFormatter formatter, MeshServiceInfo service, string program)
     {
@@ -197,19 +277,6 @@ public static class GsCommand
         return argument;
     }
 
-    // As the host reads it: `a,b` in one value (an environment variable) or indexed entries (…__0, …__1).
-    private static ImmutableArray<string> ReadList(IConfigurationSection section) => section.Value is { } single
-        ? CommandLine.SplitList(single)
-        : [.. section.GetChildren().SelectMany(c => CommandLine.SplitList(c.Value ?? ""))];
-
-    private static string Prefix(string? prefix)
-    {
-        prefix ??= MeshSubjects.DefaultPrefix;
-        return MeshSubjects.IsValidPrefix(prefix)
-            ? prefix
-            : throw new UsageException($"the subject prefix '{prefix}' must be one NATS subject token: no dots, wildcards or spaces.");
-    }
-
     private static string Usage(string program) => $"""
         {program}: call GameSystem services on the mesh from the shell.
 
@@ -217,6 +284,8 @@ public static class GsCommand
           {program} list                               every service and its rpcs
           {program} describe <service> [<method>]      the fields a request carries
           {program} call <service> <method> [<json>]   call an rpc, print the response as proto3 JSON
+          {program} login <username or e-mail>        log in (password on the first line of stdin); calls then carry the token
+          {program} logout                             end the saved session
 
           <json> is the request in proto3 JSON ({program} describe shows its fields), - to read it
           from stdin, or @file; without it the request is empty. <service> is the mesh name shown
@@ -229,6 +298,9 @@ public static class GsCommand
           --metadata <key=value> request metadata, repeatable (base64 value for keys ending in -bin)
           --defaults             also print fields that hold their default value
           --count <n>            end a stream after n messages (otherwise Ctrl+C ends it)
+
+        Calls carry an access token: --metadata authorization="Bearer <token>", else GS_TOKEN,
+        else the session '{program} login' saved in GS_TOKEN_FILE (refreshed when it expires).
 
         Exit codes: 0 ok, 2 bad usage or input, 3 NATS unreachable, 130 interrupted,
         64 + the gRPC status code when the call fails (69 NOT_FOUND, 67 INVALID_ARGUMENT, 78 UNAVAILABLE).
