@@ -34,6 +34,12 @@ public sealed record CapabilityRegistryOptions : IValidatableObject
     /// <summary>How far before its start a WatchProviders with <c>send_initial</c> replays changes, to cover clock skew between this instance and event-bus (duplicates of the snapshot are dropped).</summary>
     public TimeSpan WatchReplayMargin { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// False keeps the expiry sweeper of this instance from running, so lapses are processed
+    /// only by readers and other instances (tests of exactly that use it; not a setting).
+    /// </summary>
+    internal bool RunSweeper { get; init; } = true;
+
     /// <summary>The sweeper's effective longest sleep.</summary>
     internal TimeSpan SweepCap => MaxSweepInterval < MinTtl ? MaxSweepInterval : MinTtl;
 

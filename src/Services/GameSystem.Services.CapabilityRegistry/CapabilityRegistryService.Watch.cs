@@ -80,7 +80,14 @@ public sealed partial class CapabilityRegistryService
                 continue;
             }
 
+            // Without a snapshot the stream reports what changed from its start on; event-bus
+            // stored some earlier changes after that (the relay's delay), and they are not news.
             var changed = InstanceChanged.Parser.ParseFrom(domainEvent.Payload);
+            if (!request.SendInitial && changed.ChangeTime is { } changeTime && changeTime.ToDateTimeOffset() < start)
+            {
+                continue;
+            }
+
             foreach (var change in watch.Apply(changed))
             {
                 yield return change;

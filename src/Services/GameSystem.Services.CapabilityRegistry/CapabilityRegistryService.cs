@@ -66,10 +66,10 @@ public sealed partial class CapabilityRegistryService : ICapabilityRegistryServi
     }
 
     /// <summary>Starts the expiry sweeper (the host calls this once the service is served).</summary>
-    public Task StartAsync(CancellationToken cancellationToken) => _sweeper.StartAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken) => _options.RunSweeper ? _sweeper.StartAsync(cancellationToken) : Task.CompletedTask;
 
     /// <summary>Stops the expiry sweeper; what lapses meanwhile is processed by another instance or the next start.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => _sweeper.StopAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken) => _options.RunSweeper ? _sweeper.StopAsync(cancellationToken) : Task.CompletedTask;
 
     /// <inheritdoc/>
     public void Dispose() => _sweeper.Dispose();

@@ -9,8 +9,11 @@ namespace GameSystem.Services.CapabilityRegistry.Internal;
 /// <summary>What processing an instance's expiry found.</summary>
 internal enum ExpiryOutcome
 {
-    /// <summary>Its lease is live: nothing expired (a stale member may have been removed).</summary>
+    /// <summary>Its lease is live and the member given is its own: nothing expired yet.</summary>
     Live,
+
+    /// <summary>Its lease is live, and the member given was a stale one (of an earlier state): that member was removed.</summary>
+    Stale,
 
     /// <summary>Its lease had lapsed: it is gone from every index and EXPIRED is in the outbox.</summary>
     Expired,
@@ -58,7 +61,7 @@ internal sealed partial class Expiry(IStateStore store, EventOutbox events, Time
                 transaction.Require(StoreKeys.Live(instanceId), registration.LiveVersion).IndexRemove(stale.Index, stale.Member);
                 if ((await store.ExecuteAsync(transaction, cancellationToken).ConfigureAwait(false)).Succeeded)
                 {
-                    return ExpiryOutcome.Live;
+                    return ExpiryOutcome.Stale;
                 }
 
                 continue;
