@@ -24,6 +24,9 @@ internal sealed record HostSettings(
     /// </summary>
     public IdentityOptions? Identity { get; init; }
 
+    /// <summary>The lease each served instance registers its capabilities with (<c>GameSystem:Capabilities:Ttl</c>).</summary>
+    public TimeSpan CapabilityTtl { get; init; } = TimeSpan.FromSeconds(30);
+
     public const string Section = "GameSystem";
 
     public static HostSettings Read(IConfiguration configuration)
@@ -118,6 +121,7 @@ internal sealed record HostSettings(
         return new HostSettings(services.IsEmpty ? ["all"] : services, natsOptions, server, client, concurrency.ToImmutable(), string.IsNullOrWhiteSpace(redis) ? null : redis)
         {
             Identity = ReadIdentity(root.GetSection("Identity")),
+            CapabilityTtl = ReadDuration(root.GetSection("Capabilities"), "Ttl", TimeSpan.FromSeconds(30)),
         };
     }
 

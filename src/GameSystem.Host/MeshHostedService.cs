@@ -1,7 +1,10 @@
+using GameSystem.CapabilityRegistry.V1;
 using GameSystem.EventBus.V1;
 using GameSystem.Events;
 using GameSystem.Mesh;
+using GameSystem.Mesh.Contracts.V1;
 using GameSystem.Mesh.Nats;
+using GameSystem.Services.CapabilityRegistry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,6 +27,7 @@ internal sealed partial class MeshHostedService(
 {
     private readonly List<object> _implementations = [];
     private readonly List<ServiceEvents> _events = [];
+    private readonly List<CapabilityRegistration> _registrations = [];
     private NatsMeshServer? _server;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -69,6 +73,20 @@ internal sealed partial class MeshHostedService(
                 var implementation = ActivatorUtilities.CreateInstance(services, type, arguments);
                 _implementations.Add(implementation);
                 var eventBus = clients.OfType<EventBusServiceClient>().FirstOrDefault();
+                if (CapabilitiesOf(service.Info) is { Count: > 0 } capabilities)
+                {
+                    var registry = clients.OfType<CapabilityRegistryServiceClient>().FirstOrDefault() ?? services.GetRequiredService<CapabilityRegistryServiceClient>();
+                    _registrations.Add(new CapabilityRegistration(
+                        registry,
+                        service.Info.Name,
+                        $"{service.Info.Name}-{_server.InstanceId}",
+                        settings.Server.SubjectPrefix,
+                        capabilities,
+                        settings.CapabilityTtl,
+                        services.GetRequiredService<TimeProvider>(),
+                        loggerFactory.CreateLogger<CapabilityRegistration>()));
+                }
+
                 if (ServiceEvents.Create(services, service.Info.Name, implementation, outbox, eventBus) is { } events)
                 {
                     _events.Add(events);
@@ -101,6 +119,13 @@ internal sealed partial class MeshHostedService(
             await events.StartAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        // Each instance announces what its contract says it provides, and keeps its lease
+        // alive until it stops; a crashed host's instances expire at their TTL.
+        foreach (var registration in _registrations)
+        {
+            await registration.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (!logger.IsEnabled(LogLevel.Information))
         {
             return;
@@ -130,6 +155,8 @@ internal sealed partial class MeshHostedService(
     /// <summary>A service that records domain events takes an outbox of its own, named after it (the relay that drains it is not wired yet).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Callers looking for a provider stop finding this host before it stops answering.
+        await Task.WhenAll(_registrations.Select(r => r.StopAsync(cancellationToken))).ConfigureAwait(false);
         if (_server is not null)
         {
             await _server.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -152,6 +179,11 @@ internal sealed partial class MeshHostedService(
             await _server.DisposeAsync().ConfigureAwait(false);
         }
 
+        foreach (var registration in _registrations)
+        {
+            await registration.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var events in _events)
         {
             await events.DisposeAsync().ConfigureAwait(false);
@@ -170,6 +202,9 @@ internal sealed partial class MeshHostedService(
             }
         }
     }
+
+    private static List<Capability> CapabilitiesOf(MeshServiceInfo service) =>
+        [.. (service.Descriptor.GetOptions()?.GetExtension(OptionsExtensions.Service)?.Capabilities ?? []).Select(name => new Capability { Name = name })];
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "GameSystem host {InstanceId} connected to {Servers} (nats-server {Version}, JetStream {JetStream})")]
     private static partial void LogConnected(ILogger logger, string instanceId, string servers, string version, string jetStream);
