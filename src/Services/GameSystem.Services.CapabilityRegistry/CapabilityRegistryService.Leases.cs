@@ -25,7 +25,7 @@ public sealed partial class CapabilityRegistryService
         var cancellationToken = context.CancellationToken;
         for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var registration = await Registration.ReadAsync(_store, instanceId, cancellationToken).ConfigureAwait(false);
+            var registration = await Registration.ReadAsync(_store, instanceId, _time, cancellationToken).ConfigureAwait(false);
             var now = _time.GetUtcNow();
             var stamp = Timestamp.FromDateTimeOffset(now);
             var instance = InstanceRules.Input(request.Instance, ttl);
@@ -71,7 +71,7 @@ public sealed partial class CapabilityRegistryService
         var cancellationToken = context.CancellationToken;
         for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var registration = await Registration.ReadAsync(_store, request.InstanceId, cancellationToken).ConfigureAwait(false);
+            var registration = await Registration.ReadAsync(_store, request.InstanceId, _time, cancellationToken).ConfigureAwait(false);
             if (registration.Live is not { } live)
             {
                 throw Errors.UnknownInstance(request.InstanceId);
@@ -135,7 +135,7 @@ public sealed partial class CapabilityRegistryService
         var cancellationToken = context.CancellationToken;
         for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var registration = await Registration.ReadAsync(_store, request.InstanceId, cancellationToken).ConfigureAwait(false);
+            var registration = await Registration.ReadAsync(_store, request.InstanceId, _time, cancellationToken).ConfigureAwait(false);
             if (registration.Live is not { } live)
             {
                 // Unknown or expired: nothing to remove, but a lapse not yet processed is processed now.

@@ -21,9 +21,9 @@ public sealed partial class CapabilityRegistryService
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         RequireInstanceId(request.InstanceId);
-        var entry = await _store.GetAsync(StoreKeys.Live(request.InstanceId), context.CancellationToken).ConfigureAwait(false)
-            ?? throw Errors.UnknownInstance(request.InstanceId);
-        return new GetInstanceResponse { Instance = View(RegistrationRecord.Parser.ParseFrom(entry.Value.Span).Instance) };
+        var entry = await _store.GetAsync(StoreKeys.Live(request.InstanceId), context.CancellationToken).ConfigureAwait(false);
+        var live = Registration.LiveAt(entry, _time.GetUtcNow()) ?? throw Errors.UnknownInstance(request.InstanceId);
+        return new GetInstanceResponse { Instance = View(live) };
     }
 
     /// <inheritdoc/>
@@ -58,7 +58,7 @@ public sealed partial class CapabilityRegistryService
         var response = new ListInstancesResponse();
         var orphans = new List<(string, string, string)>();
         var scanned = 0;
-        await foreach (var item in IndexScan.ReadAsync(_store, index, query, idOf, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in IndexScan.ReadAsync(_store, _time, index, query, idOf, cancellationToken).ConfigureAwait(false))
         {
             if (item.Live is not { } live)
             {
@@ -105,7 +105,7 @@ public sealed partial class CapabilityRegistryService
         var providers = new List<(ProviderOrder Order, Provider Provider)>();
         var orphans = new List<(string, string, string)>();
         var scanned = 0;
-        await foreach (var item in IndexScan.ReadAsync(_store, StoreKeys.ByCapabilityIndex, new StateIndexQuery { Prefix = prefix }, m => m[prefix.Length..], cancellationToken).ConfigureAwait(false))
+        await foreach (var item in IndexScan.ReadAsync(_store, _time, StoreKeys.ByCapabilityIndex, new StateIndexQuery { Prefix = prefix }, m => m[prefix.Length..], cancellationToken).ConfigureAwait(false))
         {
             if (item.Live is not { } live)
             {
@@ -168,7 +168,7 @@ public sealed partial class CapabilityRegistryService
         string? lastName = null;
         var scanned = 0;
         var complete = true;
-        await foreach (var item in IndexScan.ReadAsync(_store, StoreKeys.ByCapabilityIndex, query, m => StoreKeys.ParseCapabilityMember(m).InstanceId, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in IndexScan.ReadAsync(_store, _time, StoreKeys.ByCapabilityIndex, query, m => StoreKeys.ParseCapabilityMember(m).InstanceId, cancellationToken).ConfigureAwait(false))
         {
             var (name, _) = StoreKeys.ParseCapabilityMember(item.Member);
             if (name != lastName)

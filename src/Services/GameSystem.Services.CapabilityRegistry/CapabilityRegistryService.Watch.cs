@@ -99,7 +99,7 @@ public sealed partial class CapabilityRegistryService
     private async IAsyncEnumerable<WatchProvidersResponse> SnapshotAsync(ProviderWatch watch, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var orphans = new List<(string, string, string)>();
-        await foreach (var item in IndexScan.ReadAsync(_store, StoreKeys.ByIdIndex, StateIndexQuery.Default, m => m, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in IndexScan.ReadAsync(_store, _time, StoreKeys.ByIdIndex, StateIndexQuery.Default, m => m, cancellationToken).ConfigureAwait(false))
         {
             if (item.Live is not { } live)
             {

@@ -34,8 +34,8 @@ internal sealed partial class Expiry(IStateStore store, EventOutbox events, Time
     /// <summary>Due members the sweeper processes per pass before it looks again at once.</summary>
     public const int SweepBatch = 100;
 
-    /// <summary>When a member is due by this clock but its live entry is still there (the store's clock is behind), how soon to look again.</summary>
-    public static readonly TimeSpan NotYetLapsedRetry = TimeSpan.FromMilliseconds(100);
+    /// <summary>When a member is due to the millisecond but its lease ends later within that millisecond, how soon to look again.</summary>
+    public static readonly TimeSpan NotYetLapsedRetry = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Most members one read cleans up inline; the rest are left to the sweeper or the next read.</summary>
     public const int MaxCleanupsPerRead = 32;
@@ -48,7 +48,7 @@ internal sealed partial class Expiry(IStateStore store, EventOutbox events, Time
     {
         for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var registration = await Registration.ReadAsync(store, instanceId, cancellationToken).ConfigureAwait(false);
+            var registration = await Registration.ReadAsync(store, instanceId, time, cancellationToken).ConfigureAwait(false);
             var transaction = new StateTransaction();
             if (registration.Live is { } live)
             {
@@ -116,7 +116,7 @@ internal sealed partial class Expiry(IStateStore store, EventOutbox events, Time
             var (_, instanceId) = StoreKeys.ParseExpiryMember(member);
             if (await ProcessAsync(instanceId, (StoreKeys.ExpiryIndex, member), cancellationToken).ConfigureAwait(false) == ExpiryOutcome.Live)
             {
-                // Still live in the store: its clock is behind this one's by a few milliseconds.
+                // Due to the millisecond the index keeps, yet its lease ends later within it.
                 next = now + NotYetLapsedRetry;
             }
         }

@@ -4,7 +4,7 @@ using GameSystem.State;
 
 namespace GameSystem.Services.CapabilityRegistry.Internal;
 
-/// <summary>A member of an index read with its instance's live entry (null: the lease lapsed and the member outlived it).</summary>
+/// <summary>A member of an index read with its instance's live registration (null: the lease lapsed and the member outlived it).</summary>
 internal readonly record struct ScannedMember(string Member, string InstanceId, Instance? Live);
 
 /// <summary>Reads an index in order with the live entry of each member's instance, a chunk at a time.</summary>
@@ -16,7 +16,7 @@ internal static class IndexScan
     private const int ChunkSize = 200;
 
     public static async IAsyncEnumerable<ScannedMember> ReadAsync(
-        IStateStore store, string index, StateIndexQuery query, Func<string, string> instanceIdOf, [EnumeratorCancellation] CancellationToken cancellationToken)
+        IStateStore store, TimeProvider time, string index, StateIndexQuery query, Func<string, string> instanceIdOf, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         query = query with { PageSize = ChunkSize, PageToken = null };
         while (true)
@@ -24,10 +24,10 @@ internal static class IndexScan
             var page = await store.QueryIndexAsync(index, query, cancellationToken).ConfigureAwait(false);
             var ids = page.Members.Select(instanceIdOf).ToList();
             var entries = ids.Count == 0 ? [] : await store.GetManyAsync([.. ids.Select(StoreKeys.Live)], cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
             for (var i = 0; i < ids.Count; i++)
             {
-                var live = entries[i] is { } entry ? RegistrationRecord.Parser.ParseFrom(entry.Value.Span).Instance : null;
-                yield return new ScannedMember(page.Members[i], ids[i], live);
+                yield return new ScannedMember(page.Members[i], ids[i], Registration.LiveAt(entries[i], now));
             }
 
             if (page.NextPageToken is null)

@@ -111,27 +111,27 @@ internal static partial class InstanceRules
         }
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex InstanceIdPattern();
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ServiceNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9._+-]{0,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9._+-]{0,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex VersionPattern();
 
-    [GeneratedRegex("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex CapabilityNamePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{0,32}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9._-]{0,32}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex CapabilityVersionPattern();
 
-    [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex AttributeKeyPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9._/-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9._/-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex MetadataKeyPattern();
 
-    [GeneratedRegex("^[0-9a-f]{32}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[0-9a-f]{32}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex LeaseIdPattern();
 }

@@ -7,12 +7,12 @@ namespace GameSystem.Services.CapabilityRegistry.Internal;
 /// <summary>One instance as the store holds it: its live entry (null once the lease lapsed) and its last known state (null once an expiry or deregistration processed it).</summary>
 internal sealed class Registration
 {
-    private Registration(string instanceId, StateEntry? live, StateEntry? last)
+    private Registration(string instanceId, StateEntry? live, StateEntry? last, DateTimeOffset now)
     {
         InstanceId = instanceId;
         LiveVersion = live?.Version ?? 0;
         LastVersion = last?.Version ?? 0;
-        Live = live is null ? null : RegistrationRecord.Parser.ParseFrom(live.Value.Span).Instance;
+        Live = LiveAt(live, now);
         Last = last is null ? null : RegistrationRecord.Parser.ParseFrom(last.Value.Span).Instance;
     }
 
@@ -31,11 +31,21 @@ internal sealed class Registration
     /// <summary>Registered once, lapsed, and not yet processed as expired.</summary>
     public bool IsLapsed => Live is null && Last is not null;
 
-    public static async ValueTask<Registration> ReadAsync(IStateStore store, string instanceId, CancellationToken cancellationToken)
+    public static async ValueTask<Registration> ReadAsync(IStateStore store, string instanceId, TimeProvider time, CancellationToken cancellationToken)
     {
         var entries = await store.GetManyAsync([StoreKeys.Live(instanceId), StoreKeys.Last(instanceId)], cancellationToken).ConfigureAwait(false);
-        return new Registration(instanceId, entries[0], entries[1]);
+        return new Registration(instanceId, entries[0], entries[1], time.GetUtcNow());
     }
+
+    /// <summary>
+    /// The instance of a live entry, or null when there is none or its <c>expire_time</c> has
+    /// passed: the store's TTL starts when the write executes, a little after the expire time
+    /// the writer computed and reported, and the reported time is the one callers hold us to.
+    /// </summary>
+    public static Instance? LiveAt(StateEntry? live, DateTimeOffset now) =>
+        live is not null && RegistrationRecord.Parser.ParseFrom(live.Value.Span).Instance is { } instance && instance.ExpireTime.ToDateTimeOffset() > now
+            ? instance
+            : null;
 
     /// <summary>
     /// Writes <paramref name="instance"/> as live for its TTL and as the last known state, both
