@@ -50,6 +50,9 @@ public sealed partial class SettingsService : ISettingsService, IDisposable
         _feed = new ChangeFeed(eventBus, settings, logger);
     }
 
+    /// <summary>Watches this instance serves now.</summary>
+    public int WatcherCount => _feed.WatcherCount;
+
     /// <summary>Ends the event-bus subscription of this instance's watches.</summary>
     public void Dispose() => _feed.Dispose();
 
