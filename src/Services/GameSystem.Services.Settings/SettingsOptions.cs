@@ -13,9 +13,11 @@ public sealed record SettingsOptions : IValidatableObject
 
     /// <summary>
     /// How long one match of a definition's <c>pattern</c> may run before the value is
-    /// rejected, so a hostile pattern cannot hold a request thread.
+    /// rejected, so a hostile pattern cannot hold a request thread. Patterns run on the
+    /// linear-time engine, so a match of a bounded value takes microseconds; the limit is a
+    /// backstop, generous enough that a loaded CPU never turns it into a false rejection.
     /// </summary>
-    public TimeSpan PatternMatchTimeout { get; init; } = TimeSpan.FromMilliseconds(50);
+    public TimeSpan PatternMatchTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The event-bus stream the <c>settings.setting.changed</c> events land in (WatchSettings reads it).</summary>
     public string EventStream { get; init; } = "events";
