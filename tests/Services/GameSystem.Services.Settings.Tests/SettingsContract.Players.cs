@@ -418,6 +418,30 @@ public abstract partial class SettingsContract
         Assert.Single(effective.Select(e => e.OverrideVersion).Distinct());
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task ConcurrentCreatesOfOneOverride_AtVersionZero_OnlyOneWins()
+    {
+        await using var settings = await StartAsync(instances: 2);
+        var key = NewKey();
+        await DefineAsync(settings, Volume(key));
+        var player = NewPlayer();
+
+        var attempts = await Task.WhenAll(Enumerable.Range(1, 8).Select(async i =>
+        {
+            try
+            {
+                return await SetAsync(settings.Instances[i % 2].Client, player, key, Double(i / 10.0), expectedVersion: 0);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Aborted)
+            {
+                return null;
+            }
+        }));
+
+        var winner = Assert.Single(attempts, a => a is not null);
+        Assert.Equal(winner, await EffectiveAsync(settings.Client, player, key));
+    }
+
     // ---- Events ----
 
     [Fact(Timeout = 30_000)]
