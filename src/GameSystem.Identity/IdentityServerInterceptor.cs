@@ -1,0 +1,133 @@
+using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
+using GameSystem.Identity.Internal;
+using GameSystem.Mesh;
+using GameSystem.Mesh.Contracts.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace GameSystem.Identity;
+
+/// <summary>
+/// The server side of caller identity: before a handler runs, verifies the access token the
+/// call carries as <c>authorization: Bearer …</c> metadata, records the principal on the
+/// <see cref="ServerCallContext"/> (<see cref="MeshPrincipalExtensions.GetPrincipal"/>), and
+/// enforces what the contract declares: <c>access</c> (public, authenticated, internal to
+/// services) and <c>required_scopes</c>. UNAUTHENTICATED for a missing or bad token,
+/// PERMISSION_DENIED naming what is missing; the handler never sees such a call.
+/// </summary>
+public sealed class IdentityServerInterceptor : MeshServerInterceptor
+{
+    /// <summary>The metadata key a caller sends its token under.</summary>
+    public const string AuthorizationHeader = "authorization";
+
+    private readonly AccessTokenValidator _validator;
+    private readonly FrozenDictionary<string, MeshMethod> _methods;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the interceptor for the methods of <paramref name="services"/> (a call to any other method is refused).</summary>
+    public IdentityServerInterceptor(AccessTokenValidator validator, IEnumerable<MeshServiceInfo> services, ILogger<IdentityServerInterceptor>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        _validator = validator ?? throw new ArgumentNullException(nameof(validator));
+        _methods = services.SelectMany(s => s.Methods).ToFrozenDictionary(m => m.Path, StringComparer.Ordinal);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask<TResponse> UnaryAsync<TRequest, TResponse>(TRequest request, ServerCallContext context, MeshUnaryHandler<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        await AuthorizeAsync(context).ConfigureAwait(false);
+        return await continuation(request, context).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public override IAsyncEnumerable<TResponse> ServerStreamingAsync<TRequest, TResponse>(TRequest request, ServerCallContext context, MeshServerStreamingHandler<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        return Stream(request, context, continuation);
+    }
+
+    private async IAsyncEnumerable<TResponse> Stream<TRequest, TResponse>(TRequest request, ServerCallContext context, MeshServerStreamingHandler<TRequest, TResponse> continuation, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        await AuthorizeAsync(context).ConfigureAwait(false);
+        await foreach (var response in continuation(request, context).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return response;
+        }
+    }
+
+    /// <summary>Verifies the call's token and checks the method's access; throws the status to answer otherwise.</summary>
+    private async ValueTask AuthorizeAsync(ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!_methods.TryGetValue(context.Method, out var method))
+        {
+            throw Refuse(context, StatusCode.PermissionDenied, $"{context.Method} is not a method this server authorizes.");
+        }
+
+        MeshPrincipal? principal = null;
+        var header = context.RequestHeaders.GetValue(AuthorizationHeader);
+        if (header is not null)
+        {
+            if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                throw Refuse(context, StatusCode.Unauthenticated, "The authorization metadata must be 'Bearer <access token>'.");
+            }
+
+            var validation = await _validator.ValidateAsync(header["Bearer ".Length..].Trim(), context.CancellationToken).ConfigureAwait(false);
+            if (!validation.IsValid)
+            {
+                // A caller with a bad token is told so, even on a public method: it meant to be someone.
+                throw Refuse(
+                    context,
+                    validation.Failure == AccessTokenFailure.KeysUnavailable ? StatusCode.Unavailable : StatusCode.Unauthenticated,
+                    $"Access token rejected: {validation.Reason}.");
+            }
+
+            principal = validation.Principal!;
+            context.SetVerifiedPrincipal(principal);
+        }
+
+        switch (method.Access)
+        {
+            case MeshAccess.Public:
+                break;
+            case MeshAccess.Internal when principal is { IsService: false }:
+                throw Refuse(context, StatusCode.PermissionDenied, $"{method.Name} is internal: only services may call it, and '{principal.Subject}' is not a service account.");
+            default:
+                if (principal is null)
+                {
+                    throw Refuse(context, StatusCode.Unauthenticated, $"{method.Name} needs an access token: send 'authorization: Bearer <token>' metadata (auth's Login issues one).");
+                }
+
+                break;
+        }
+
+        if (method.RequiredScopes.IsEmpty)
+        {
+            return;
+        }
+
+        if (principal is null)
+        {
+            throw Refuse(context, StatusCode.Unauthenticated, $"{method.Name} needs an access token with scope '{method.RequiredScopes[0]}'.");
+        }
+
+        if (principal.FirstMissingScope(method.RequiredScopes) is { } missing)
+        {
+            throw Refuse(context, StatusCode.PermissionDenied, $"{method.Name} requires scope '{missing}', which the token of '{principal.Subject}' does not hold.");
+        }
+    }
+
+    private RpcException Refuse(ServerCallContext context, StatusCode code, string message)
+    {
+        Log.CallRefused(_logger, context.Method, message);
+        return MeshStatus.Error(code, message);
+    }
+}
