@@ -1,8 +1,8 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using GameSystem.Auth.V1;
+using GameSystem.Identity;
 using GameSystem.Mesh;
 using GameSystem.Services.Auth.Internal;
 using GameSystem.State;
@@ -18,8 +18,6 @@ public sealed partial class AuthService
     internal const int MaxLiveSessions = 100;
 
     private const string WrongLogin = "The login or the password is wrong.";
-    private const string ServiceTokenPurpose = "gamesystem-service-token";
-    private static readonly TimeSpan ProofWindow = TimeSpan.FromSeconds(60);
 
     /// <inheritdoc/>
     public async ValueTask<LoginResponse> LoginAsync(LoginRequest request, ServerCallContext context)
@@ -370,17 +368,17 @@ public sealed partial class AuthService
             throw Errors.FailedPrecondition("IssueServiceToken is not configured on this auth instance: set GameSystem:Auth:ServiceSecret (the hosts' service secret).");
         }
 
-        var issueSeconds = request.IssueTime!.Seconds;
-        var expected = ServiceProof(_serviceSecret, request.ServiceName, request.InstanceId, issueSeconds);
+        var issueTime = request.IssueTime!.ToDateTimeOffset();
+        var expected = ServiceTokenProof.Compute(_serviceSecret, request.ServiceName, request.InstanceId, issueTime);
         if (!CryptographicOperations.FixedTimeEquals(expected, request.Proof.Span))
         {
-            throw Errors.Unauthenticated("proof does not verify under the service secret: the host and auth must share GameSystem:Auth:ServiceSecret.");
+            throw Errors.Unauthenticated("proof does not verify under the service secret: the host and auth must share the same service secret (GameSystem:Auth:ServiceSecret).");
         }
 
         var now = UtcNow;
-        if (Math.Abs(now.ToUnixTimeSeconds() - issueSeconds) > ProofWindow.TotalSeconds)
+        if ((now - issueTime).Duration() > ServiceTokenProof.MaxClockDifference)
         {
-            throw Errors.Unauthenticated($"issue_time is more than {ProofWindow.TotalSeconds:0} s from auth's clock; make a fresh proof (and check the host's clock).");
+            throw Errors.Unauthenticated($"issue_time is more than {ServiceTokenProof.MaxClockDifference.TotalSeconds:0} s from auth's clock; make a fresh proof (and check the host's clock).");
         }
 
         var cancellationToken = context.CancellationToken;
@@ -474,10 +472,6 @@ public sealed partial class AuthService
 
         throw Errors.Contended($"Service account '{accountId}'");
     }
-
-    /// <summary>The proof IssueServiceToken expects: HMAC-SHA256 of <c>gamesystem-service-token\n&lt;service&gt;\n&lt;instance&gt;\n&lt;unix seconds&gt;</c>.</summary>
-    internal static byte[] ServiceProof(byte[] secret, string serviceName, string instanceId, long unixSeconds) =>
-        HMACSHA256.HashData(secret, Encoding.UTF8.GetBytes(string.Join('\n', ServiceTokenPurpose, serviceName, instanceId, unixSeconds.ToString(CultureInfo.InvariantCulture))));
 
     [GeneratedRegex("^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
     private static partial Regex ServiceNamePattern();

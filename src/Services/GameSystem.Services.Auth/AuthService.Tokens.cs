@@ -9,7 +9,7 @@ public sealed partial class AuthService
     /// <inheritdoc/>
     /// <remarks>
     /// Signature (a key still accepted), issuer, audience, type and expiry first, then the
-    /// store: the session not revoked or ended, the account active. So a revocation or a
+    /// store: the account active, the session not revoked or ended. So a revocation or a
     /// disabled account takes effect for Validate at once; services validating locally with
     /// ListSigningKeys see it when the token expires.
     /// </remarks>
@@ -32,16 +32,16 @@ public sealed partial class AuthService
         }
 
         var read = await _store.GetManyAsync([StoreKeys.Session(principal!.SessionId), StoreKeys.Account(principal.AccountId)], cancellationToken).ConfigureAwait(false);
-        var session = read[0] is { } sessionEntry ? SessionRecord.Parser.ParseFrom(sessionEntry.Value.Span).Session : null;
-        if (session is null || session.AccountId != principal.AccountId || session.RevokeTime is not null || session.ExpireTime.ToDateTimeOffset() <= UtcNow)
-        {
-            return new ValidateResponse { Reason = InvalidTokenReason.Revoked };
-        }
-
         var account = read[1] is { } accountEntry ? AccountRecord.Parser.ParseFrom(accountEntry.Value.Span).Account : null;
         if (account is null || account.State != AccountState.Active)
         {
             return new ValidateResponse { Reason = InvalidTokenReason.AccountDisabled };
+        }
+
+        var session = read[0] is { } sessionEntry ? SessionRecord.Parser.ParseFrom(sessionEntry.Value.Span).Session : null;
+        if (session is null || session.AccountId != principal.AccountId || session.RevokeTime is not null || session.ExpireTime.ToDateTimeOffset() <= UtcNow)
+        {
+            return new ValidateResponse { Reason = InvalidTokenReason.Revoked };
         }
 
         var response = new ValidateResponse { Principal = principal };

@@ -70,8 +70,26 @@ public sealed partial class AuthService : IAuthService, IHostedService, IDisposa
         _administrators = new HashSet<string>(_options.Administrators.Select(AccountRules.Normalize), StringComparer.Ordinal);
     }
 
-    /// <summary>Starts the signing-key rotation (the host calls this once the service is served).</summary>
-    public Task StartAsync(CancellationToken cancellationToken) => _rotation.StartAsync(cancellationToken);
+    /// <summary>
+    /// Makes the first signing key if the store has none, checks that the stored keys decrypt
+    /// with the configured key-encryption key (refusing to start otherwise), and starts the
+    /// rotation. The host calls this once the service is served.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The stored keys were encrypted under another key-encryption key.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _keys.CurrentAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (StateStoreUnavailableException ex)
+        {
+            // The first call that needs a key makes or loads it once the store is back.
+            LogKeysDeferred(_logger, ex);
+        }
+
+        await _rotation.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Stops the rotation; a due rotation happens on the next start or on another instance.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => _rotation.StopAsync(cancellationToken);
@@ -262,6 +280,9 @@ public sealed partial class AuthService : IAuthService, IHostedService, IDisposa
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Debug, Message = "Refreshed session {SessionId}")]
     private static partial void LogRefreshed(ILogger logger, string sessionId);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "The state store is unreachable at start; signing keys are loaded when it is back")]
+    private static partial void LogKeysDeferred(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Role {RoleId} {Change}")]
     private static partial void LogRoleChanged(ILogger logger, string roleId, string change);
