@@ -135,12 +135,10 @@ public sealed partial class AuthService
         ArgumentNullException.ThrowIfNull(context);
         Errors.Require(request.RefreshToken.Length > 0, "refresh_token", "is required: the refresh_token of the last Login or RefreshToken.");
         var cancellationToken = context.CancellationToken;
-        var hash = RefreshTokens.HashOf(request.RefreshToken) ?? throw Errors.Unauthenticated("refresh_token is not a refresh token issued by auth; log in again.");
+        var hash = RefreshHashOf(request.RefreshToken);
         for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var lookup = await _store.GetAsync(StoreKeys.Refresh(hash), cancellationToken).ConfigureAwait(false)
-                ?? throw Errors.Unauthenticated("refresh_token is unknown or expired; log in again.");
-            var refresh = RefreshRecord.Parser.ParseFrom(lookup.Value.Span);
+            var (lookup, refresh) = await ReadRefreshAsync(hash, cancellationToken).ConfigureAwait(false);
             var read = await _store.GetManyAsync([StoreKeys.Session(refresh.SessionId), StoreKeys.Account(refresh.AccountId)], cancellationToken).ConfigureAwait(false);
             if (read[0] is not { } sessionEntry || read[1] is not { } accountEntry)
             {
@@ -212,12 +210,10 @@ public sealed partial class AuthService
         ArgumentNullException.ThrowIfNull(context);
         Errors.Require(request.RefreshToken.Length > 0, "refresh_token", "is required: a refresh token of the session to end.");
         var cancellationToken = context.CancellationToken;
-        var hash = RefreshTokens.HashOf(request.RefreshToken) ?? throw Errors.Unauthenticated("refresh_token is not a refresh token issued by auth.");
+        var hash = RefreshHashOf(request.RefreshToken);
         for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
-            var lookup = await _store.GetAsync(StoreKeys.Refresh(hash), cancellationToken).ConfigureAwait(false)
-                ?? throw Errors.Unauthenticated("refresh_token is unknown or expired: there is no session of it left to end.");
-            var refresh = RefreshRecord.Parser.ParseFrom(lookup.Value.Span);
+            var (_, refresh) = await ReadRefreshAsync(hash, cancellationToken).ConfigureAwait(false);
             var sessionEntry = await _store.GetAsync(StoreKeys.Session(refresh.SessionId), cancellationToken).ConfigureAwait(false);
             if (sessionEntry is null)
             {
@@ -479,6 +475,17 @@ public sealed partial class AuthService
     private static bool IsServiceName(string name) => name.Length is >= 2 and <= 48 && ServiceNamePattern().IsMatch(name);
 
     // ---- Shared ----
+
+    private static byte[] RefreshHashOf(string refreshToken) =>
+        RefreshTokens.HashOf(refreshToken) ?? throw Errors.Unauthenticated("refresh_token is not a refresh token issued by auth; log in again.");
+
+    /// <summary>The session a refresh token (by its hash) belongs to; UNAUTHENTICATED when auth knows no such token (never issued, or past the session's lifetime).</summary>
+    private async ValueTask<(StateEntry Entry, RefreshRecord Record)> ReadRefreshAsync(byte[] hash, CancellationToken cancellationToken)
+    {
+        var entry = await _store.GetAsync(StoreKeys.Refresh(hash), cancellationToken).ConfigureAwait(false)
+            ?? throw Errors.Unauthenticated("refresh_token is unknown or expired; log in again.");
+        return (entry, RefreshRecord.Parser.ParseFrom(entry.Value.Span));
+    }
 
     private async ValueTask<TokenSet> TokenSetAsync(TokenSubject subject, string refreshToken, Timestamp? refreshExpire, CancellationToken cancellationToken)
     {
