@@ -47,7 +47,7 @@ public sealed partial class AuthService
             subjects.Add(new("caller", caller, _options.MaxLoginFailuresPerCaller));
         }
 
-        await _throttle.CheckAsync(subjects, cancellationToken).ConfigureAwait(false);
+        var window = await _throttle.AttemptAsync(subjects, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
         {
             var entry = accountId is null ? null : await _store.GetAsync(StoreKeys.Account(Encoding.UTF8.GetString(accountId)), cancellationToken).ConfigureAwait(false);
@@ -55,14 +55,12 @@ public sealed partial class AuthService
             if (record?.Password is null)
             {
                 _passwords.VerifyDecoy(request.Password);
-                await _throttle.RecordFailureAsync(subjects, cancellationToken).ConfigureAwait(false);
                 LogLoginFailed(_logger, record is null ? "no such account" : "service account");
                 throw Errors.Unauthenticated(WrongLogin);
             }
 
             if (!PasswordHasher.Verify(record.Password, request.Password))
             {
-                await _throttle.RecordFailureAsync(subjects, cancellationToken).ConfigureAwait(false);
                 LogLoginFailed(_logger, "wrong password");
                 throw Errors.Unauthenticated(WrongLogin);
             }
@@ -118,7 +116,7 @@ public sealed partial class AuthService
                 LogRehashed(_logger, account.AccountId);
             }
 
-            await _throttle.ResetAsync(subjects[0], cancellationToken).ConfigureAwait(false);
+            await _throttle.SucceededAsync(subjects, window, cancellationToken).ConfigureAwait(false);
             LogLoggedIn(_logger, account.AccountId, session.SessionId);
             var scopes = Narrow(granted, request.Scopes);
             var tokens = await TokenSetAsync(new TokenSubject(account.AccountId, account.Username, session.SessionId, [.. account.Roles], scopes), refreshToken, session.ExpireTime, cancellationToken).ConfigureAwait(false);

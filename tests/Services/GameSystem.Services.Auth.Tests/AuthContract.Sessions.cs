@@ -109,6 +109,34 @@ public abstract partial class AuthContract
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task Login_ParallelGuesses_CannotPassTheLimit()
+    {
+        await using var mesh = await StartAsync();
+        var account = await RegisterAsync(mesh);
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+            (await Assert.ThrowsAsync<RpcException>(() => LoginAsync(mesh, account.Username, "wrong password!"))).StatusCode));
+
+        Assert.Equal(5, outcomes.Count(c => c == StatusCode.Unauthenticated));
+        Assert.Equal(7, outcomes.Count(c => c == StatusCode.ResourceExhausted));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Login_FromOneCallerAddress_IsThrottledAcrossAccounts()
+    {
+        await using var mesh = await StartAsync(AuthHarness.TestOptions() with { MaxLoginFailuresPerCaller = 3 });
+        var from = new Metadata { { "x-forwarded-for", "203.0.113.7, 10.0.0.1" } };
+        var elsewhere = new Metadata { { "x-forwarded-for", "198.51.100.2" } };
+        for (var i = 0; i < 3; i++)
+        {
+            await FailsAsync(StatusCode.Unauthenticated, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, from, cancellationToken: Timeout).AsTask());
+        }
+
+        await FailsAsync(StatusCode.ResourceExhausted, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, from, cancellationToken: Timeout).AsTask());
+        await FailsAsync(StatusCode.Unauthenticated, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, elsewhere, cancellationToken: Timeout).AsTask());
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Login_ASuccess_ClearsTheFailureCount()
     {
         await using var mesh = await StartAsync();

@@ -3,7 +3,7 @@ using GameSystem.State;
 namespace GameSystem.Services.Auth.Internal;
 
 /// <summary>
-/// Counts failed logins in fixed windows (store counters with a TTL) per account, or per login
+/// Counts login attempts that did not succeed in fixed windows (store counters with a TTL) per account, or per login
 /// name when no account matches (so a throttled unknown name looks like a throttled account),
 /// and per caller address where the gateway names one. A subject at its limit is refused with
 /// RESOURCE_EXHAUSTED until its window ends.
@@ -13,35 +13,35 @@ internal sealed class LoginThrottle(IStateStore store, TimeProvider time, TimeSp
     /// <summary>What is counted: a kind (<c>account</c>, <c>login</c>, <c>caller</c>), the subject and its limit.</summary>
     public readonly record struct Subject(string Kind, string Value, int Limit);
 
-    /// <summary>Throws RESOURCE_EXHAUSTED (with the delay) when a subject has reached its limit in the current window.</summary>
-    public async ValueTask CheckAsync(IReadOnlyList<Subject> subjects, CancellationToken cancellationToken)
+    /// <summary>
+    /// Counts an attempt against every subject before the password is checked, so parallel
+    /// guesses cannot slip past the limit between a check and a count; throws
+    /// RESOURCE_EXHAUSTED (with the delay) when one is past its limit in the current window.
+    /// A failed attempt leaves its count; <see cref="SucceededAsync"/> takes a good one back.
+    /// </summary>
+    /// <returns>The window the attempt was counted in, for <see cref="SucceededAsync"/>.</returns>
+    public async ValueTask<long> AttemptAsync(IReadOnlyList<Subject> subjects, CancellationToken cancellationToken)
     {
         var (number, retryAfter) = Window();
-        var counters = await store.GetManyAsync([.. subjects.Select(s => StoreKeys.LoginFailures(s.Kind, s.Value, number))], cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < subjects.Count; i++)
-        {
-            if (counters[i] is { } counter && long.Parse(counter.Value.Span, provider: System.Globalization.CultureInfo.InvariantCulture) >= subjects[i].Limit)
-            {
-                throw Errors.Throttled(retryAfter);
-            }
-        }
-    }
-
-    public async ValueTask RecordFailureAsync(IReadOnlyList<Subject> subjects, CancellationToken cancellationToken)
-    {
-        var (number, _) = Window();
+        var throttled = false;
         foreach (var subject in subjects)
         {
             // Kept two windows: long enough to count this one, short enough to clean itself up.
-            await store.IncrementAsync(StoreKeys.LoginFailures(subject.Kind, subject.Value, number), 1, window * 2, cancellationToken).ConfigureAwait(false);
+            var count = await store.IncrementAsync(StoreKeys.LoginFailures(subject.Kind, subject.Value, number), 1, window * 2, cancellationToken).ConfigureAwait(false);
+            throttled |= count > subject.Limit;
         }
+
+        return throttled ? throw Errors.Throttled(retryAfter) : number;
     }
 
-    /// <summary>Clears the count of a subject after a successful login.</summary>
-    public async ValueTask ResetAsync(Subject subject, CancellationToken cancellationToken)
+    /// <summary>After a successful login: clears the count of the account (<paramref name="subjects"/>[0]) and takes this attempt back from the others.</summary>
+    public async ValueTask SucceededAsync(IReadOnlyList<Subject> subjects, long number, CancellationToken cancellationToken)
     {
-        var (number, _) = Window();
-        await store.DeleteAsync(StoreKeys.LoginFailures(subject.Kind, subject.Value, number), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await store.DeleteAsync(StoreKeys.LoginFailures(subjects[0].Kind, subjects[0].Value, number), cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var subject in subjects.Skip(1))
+        {
+            await store.IncrementAsync(StoreKeys.LoginFailures(subject.Kind, subject.Value, number), -1, window * 2, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private (long Number, TimeSpan RetryAfter) Window()
