@@ -43,15 +43,6 @@ else
 fi
 
 mkdir -p .run
-# Development secrets, made once and kept under .run/ so stored signing keys stay readable
-# across runs (never for production: set them from a secret store there). auth refuses to
-# start without its key-encryption key; the service secret lets hosts get service tokens.
-dev_secret() {
-  [ -s "$root/.run/$1" ] || (umask 077 && head -c 32 /dev/urandom | base64 >"$root/.run/$1")
-  cat "$root/.run/$1"
-}
-export GameSystem__Auth__KeyEncryptionKey="${GameSystem__Auth__KeyEncryptionKey:-$(dev_secret auth-key-encryption-key)}"
-export GameSystem__Auth__ServiceSecret="${GameSystem__Auth__ServiceSecret:-$(dev_secret service-secret)}"
 echo "Building the host …"
 if ! dotnet build src/GameSystem.Host -c Release -nologo >"$root/.run/build.log" 2>&1; then
   grep -E "error|Error" "$root/.run/build.log" >&2 || cat "$root/.run/build.log" >&2
