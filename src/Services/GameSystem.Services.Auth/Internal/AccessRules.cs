@@ -1,0 +1,37 @@
+using GameSystem.Mesh;
+
+namespace GameSystem.Services.Auth.Internal;
+
+/// <summary>
+/// Who may call what. Per-account methods: the account's owner (the token's subject) or a
+/// caller with <c>auth.admin</c>. Admin methods: the runtime enforces their declared
+/// <c>required_scopes</c>; the handler checks again whenever a caller is known, so a host
+/// that serves auth without the identity interceptor still refuses a token that lacks it.
+/// </summary>
+internal static class AccessRules
+{
+    public const string AdminScope = "auth.admin";
+
+    /// <summary>UNAUTHENTICATED without a verified caller; PERMISSION_DENIED unless it owns <paramref name="accountId"/> or holds <see cref="AdminScope"/>.</summary>
+    public static void RequireOwnerOrAdmin(MeshPrincipal? principal, string accountId, string rpc)
+    {
+        if (principal is null)
+        {
+            throw Errors.Unauthenticated($"{rpc} needs an access token: send the account's own token (Authorization: Bearer …) or one with scope '{AdminScope}'.");
+        }
+
+        if (!string.Equals(principal.Subject, accountId, StringComparison.Ordinal) && !principal.HasScope(AdminScope))
+        {
+            throw Errors.PermissionDenied($"{rpc} of account '{accountId}' is allowed to that account itself or to a caller with scope '{AdminScope}'; the caller is '{principal.Subject}'.");
+        }
+    }
+
+    /// <summary>PERMISSION_DENIED when a known caller lacks <see cref="AdminScope"/>.</summary>
+    public static void RequireAdminIfKnown(MeshPrincipal? principal, string rpc)
+    {
+        if (principal is not null && !principal.HasScope(AdminScope))
+        {
+            throw Errors.PermissionDenied($"{rpc} needs scope '{AdminScope}'; the caller '{principal.Subject}' does not hold it.");
+        }
+    }
+}
