@@ -116,7 +116,7 @@ public sealed partial class AuthService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        AccessRules.RequireAdminIfKnown(context.GetPrincipal(), "ListAccounts");
+        AccessRules.RequireAdmin(context.GetPrincipal(), "ListAccounts");
         var pageSize = IndexPaging.Size(request.PageSize, defaultSize: 50, maxSize: 200);
         Errors.Require(System.Enum.IsDefined(request.State), "state", $"{(int)request.State} is not an AccountState.");
         if (request.Role.Length > 0)
@@ -319,7 +319,7 @@ public sealed partial class AuthService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        AccessRules.RequireAdminIfKnown(context.GetPrincipal(), "SetAccountRoles");
+        AccessRules.RequireAdmin(context.GetPrincipal(), "SetAccountRoles");
         ValidateAccountId(request.AccountId, "account_id");
         for (var i = 0; i < request.Roles.Count; i++)
         {
@@ -400,7 +400,7 @@ public sealed partial class AuthService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        AccessRules.RequireAdminIfKnown(context.GetPrincipal(), "SetAccountState");
+        AccessRules.RequireAdmin(context.GetPrincipal(), "SetAccountState");
         ValidateAccountId(request.AccountId, "account_id");
         Errors.Require(request.State is AccountState.Active or AccountState.Disabled, "state", "must be ACCOUNT_STATE_ACTIVE or ACCOUNT_STATE_DISABLED.");
         Errors.Require(request.State != AccountState.Disabled || request.Reason.Trim().Length > 0, "reason", "is required when disabling an account: say why, for the audit trail.");

@@ -16,7 +16,7 @@ public sealed partial class AuthService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        AccessRules.RequireAdminIfKnown(context.GetPrincipal(), "PutRole");
+        AccessRules.RequireAdmin(context.GetPrincipal(), "PutRole");
         Errors.Require(request.Role is not null, "role", "is required: role.role_id and role.scopes.");
         var role = request.Role!;
         Errors.Require(role.RoleId.Length > 0, "role.role_id", "is required, e.g. 'game_master'.");
@@ -77,7 +77,7 @@ public sealed partial class AuthService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        AccessRules.RequireAdminIfKnown(context.GetPrincipal(), "GetRole");
+        AccessRules.RequireAdmin(context.GetPrincipal(), "GetRole");
         Errors.Require(request.RoleId.Length > 0, "role_id", "is required, e.g. 'player'.");
         Errors.Check(AccountRules.CheckRoleId(request.RoleId), "role_id");
         await EnsureBuiltinRolesAsync(context.CancellationToken).ConfigureAwait(false);
@@ -91,7 +91,7 @@ public sealed partial class AuthService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        AccessRules.RequireAdminIfKnown(context.GetPrincipal(), "ListRoles");
+        AccessRules.RequireAdmin(context.GetPrincipal(), "ListRoles");
         var pageSize = IndexPaging.Size(request.PageSize, defaultSize: 100, maxSize: 200);
         if (request.Scope.Length > 0)
         {
@@ -129,7 +129,7 @@ public sealed partial class AuthService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        AccessRules.RequireAdminIfKnown(context.GetPrincipal(), "DeleteRole");
+        AccessRules.RequireAdmin(context.GetPrincipal(), "DeleteRole");
         Errors.Require(request.RoleId.Length > 0, "role_id", "is required.");
         Errors.Check(AccountRules.CheckRoleId(request.RoleId), "role_id");
         if (IsBuiltin(request.RoleId))

@@ -41,12 +41,13 @@ public sealed class AccessRulesTests
         Assert.Equal(StatusCode.Unauthenticated, Assert.Throws<RpcException>(() => AccessRules.RequireOwnerOrAdmin(null, "acc-1", "GetAccount")).StatusCode);
 
     [Fact]
-    public void AdminIfKnown_NoCaller_IsLeftToTheRuntime() => AccessRules.RequireAdminIfKnown(null, "ListAccounts");
+    public void Admin_NoCaller_IsUnauthenticated() =>
+        Assert.Equal(StatusCode.Unauthenticated, Assert.Throws<RpcException>(() => AccessRules.RequireAdmin(null, "ListAccounts")).StatusCode);
 
     [Fact]
-    public void AdminIfKnown_ACallerWithoutTheScope_IsPermissionDenied() =>
-        Assert.Equal(StatusCode.PermissionDenied, Assert.Throws<RpcException>(() => AccessRules.RequireAdminIfKnown(Principal("acc-2", "player"), "ListAccounts")).StatusCode);
+    public void Admin_ACallerWithoutTheScope_IsPermissionDenied() =>
+        Assert.Equal(StatusCode.PermissionDenied, Assert.Throws<RpcException>(() => AccessRules.RequireAdmin(Principal("acc-2", "player"), "ListAccounts")).StatusCode);
 
     [Fact]
-    public void AdminIfKnown_AnAdmin_IsAllowed() => AccessRules.RequireAdminIfKnown(Principal("acc-2", "auth.admin"), "ListAccounts");
+    public void Admin_AnAdmin_IsAllowed() => AccessRules.RequireAdmin(Principal("acc-2", "auth.admin"), "ListAccounts");
 }

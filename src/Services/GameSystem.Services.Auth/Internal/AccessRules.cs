@@ -5,8 +5,8 @@ namespace GameSystem.Services.Auth.Internal;
 /// <summary>
 /// Who may call what. Per-account methods: the account's owner (the token's subject) or a
 /// caller with <c>auth.admin</c>. Admin methods: the runtime enforces their declared
-/// <c>required_scopes</c>; the handler checks again whenever a caller is known, so a host
-/// that serves auth without the identity interceptor still refuses a token that lacks it.
+/// <c>required_scopes</c>; the handler checks again and fails closed, so a host that serves
+/// auth without the identity interceptor leaves no admin method open.
 /// </summary>
 internal static class AccessRules
 {
@@ -26,10 +26,15 @@ internal static class AccessRules
         }
     }
 
-    /// <summary>PERMISSION_DENIED when a known caller lacks <see cref="AdminScope"/>.</summary>
-    public static void RequireAdminIfKnown(MeshPrincipal? principal, string rpc)
+    /// <summary>UNAUTHENTICATED without a verified caller; PERMISSION_DENIED when it lacks <see cref="AdminScope"/>.</summary>
+    public static void RequireAdmin(MeshPrincipal? principal, string rpc)
     {
-        if (principal is not null && !principal.HasScope(AdminScope))
+        if (principal is null)
+        {
+            throw Errors.Unauthenticated($"{rpc} needs an access token with scope '{AdminScope}'.");
+        }
+
+        if (!principal.HasScope(AdminScope))
         {
             throw Errors.PermissionDenied($"{rpc} needs scope '{AdminScope}'; the caller '{principal.Subject}' does not hold it.");
         }
