@@ -61,6 +61,5 @@ public sealed class HostIdentityEndToEndTests(NatsServerFixture nats)
         forged.Instance.InstanceId = "impostor-1";
         var refused = await Assert.ThrowsAsync<RpcException>(() => registry.RegisterAsync(forged, bearer, cancellationToken: Cancellation).AsTask());
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
-
     }
 }
