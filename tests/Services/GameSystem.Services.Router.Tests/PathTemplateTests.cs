@@ -66,7 +66,7 @@ public sealed class PathTemplateTests
 
     [Theory]
     [InlineData("/v1/players/*/quests", 2)]
-    [InlineData("/v1/players/p/quests", 3)]
+    [InlineData("/v1/players/p/quests", 4)]
     [InlineData("/**", 0)]
     [InlineData("/v1/{id}/x", 1)]
     public void LiteralPrefix_CountsTheLeadingLiteralSegments(string template, int prefix)
