@@ -127,7 +127,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
 
             if (await CommitAsync(record, read[1]?.Version ?? 0, routeId, route, ChangeEvents.Upserted(route, 0, record.Revision + 1), claim, response, cancellationToken).ConfigureAwait(false))
             {
-                LogRouteChanged(_logger, routeId, "created", 1, route.UpdatedBy);
+                LogRouteChanged(_logger, routeId, "created", 1, "-", route.UpdatedBy);
                 return response;
             }
         }
@@ -183,13 +183,9 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
         RequireRouteId(changes.RouteId, "route.route_id");
         var paths = MaskPaths(request.UpdateMask);
         RequireExpectedVersion(request.ExpectedVersion);
-        var cancellationToken = context.CancellationToken;
-        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        var updatedBy = UpdatedBy(paths.Contains("updated_by") ? changes.UpdatedBy : "", principal);
+        var updated = await ReviseAsync(changes.RouteId, request.ExpectedVersion, updatedBy, (next, record) =>
         {
-            var (record, storeVersion) = await RouteCache.ReadAsync(_store, cancellationToken).ConfigureAwait(false);
-            var current = Find(record, changes.RouteId) ?? throw RouteNotFound(changes.RouteId);
-            Errors.CheckVersion(current.RouteId, request.ExpectedVersion, current.Version);
-            var next = current.Clone();
             foreach (var path in paths)
             {
                 switch (path)
@@ -210,27 +206,12 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
                 throw Errors.InvalidArgument(problems);
             }
 
-            if (next.Equals(current))
-            {
-                return new UpdateRouteResponse { Route = current };
-            }
-
             if (paths.Contains("match") || paths.Contains("priority"))
             {
                 CheckNoConflict(RouteTable.Of(record.Revision, record.Routes), next);
             }
-
-            next.Version = current.Version + 1;
-            next.UpdateTime = Now();
-            next.UpdatedBy = UpdatedBy(paths.Contains("updated_by") ? changes.UpdatedBy : "", principal);
-            if (await CommitAsync(record, storeVersion, next.RouteId, next, ChangeEvents.Upserted(next, current.Version, record.Revision + 1), null, null, cancellationToken).ConfigureAwait(false))
-            {
-                LogRouteChanged(_logger, next.RouteId, "updated", next.Version, next.UpdatedBy);
-                return new UpdateRouteResponse { Route = next };
-            }
-        }
-
-        throw Errors.Contended();
+        }, "updated", context.CancellationToken).ConfigureAwait(false);
+        return new UpdateRouteResponse { Route = updated };
     }
 
     /// <inheritdoc/>
@@ -252,46 +233,21 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
             Errors.Require(weight.Weight <= RouteRules.MaxWeight, $"weights[{i}].weight", $"is {weight.Weight}; a weight is 0-{RouteRules.MaxWeight}");
         }
 
-        var cancellationToken = context.CancellationToken;
-        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        var revised = await ReviseAsync(request.RouteId, request.ExpectedVersion, UpdatedBy(request.UpdatedBy, principal), (next, _) =>
         {
-            var (record, storeVersion) = await RouteCache.ReadAsync(_store, cancellationToken).ConfigureAwait(false);
-            var current = Find(record, request.RouteId) ?? throw RouteNotFound(request.RouteId);
-            Errors.CheckVersion(current.RouteId, request.ExpectedVersion, current.Version);
-            var next = current.Clone();
             foreach (var weight in request.Weights)
             {
                 var backend = next.Backends.FirstOrDefault(b => b.BackendId == weight.BackendId)
-                    ?? throw Errors.NotFound($"Route '{current.RouteId}' has no backend '{weight.BackendId}'; its backends are {string.Join(", ", current.Backends.Select(b => b.BackendId))}.");
+                    ?? throw Errors.NotFound($"Route '{next.RouteId}' has no backend '{weight.BackendId}'; its backends are {string.Join(", ", next.Backends.Select(b => b.BackendId))}.");
                 backend.Weight = weight.Weight;
             }
 
             if (!next.Disabled && !next.Backends.Any(BackendPicker.IsEligible))
             {
-                throw Errors.FailedPrecondition($"These weights leave route '{current.RouteId}' no backend that takes traffic (not disabled, weight > 0); keep one above 0, or disable the route with UpdateRoute.");
+                throw Errors.FailedPrecondition($"These weights leave route '{next.RouteId}' no backend that takes traffic (not disabled, weight > 0); keep one above 0, or disable the route with UpdateRoute.");
             }
-
-            if (next.Backends.Equals(current.Backends))
-            {
-                return new SetBackendWeightsResponse { Route = current };
-            }
-
-            next.Version = current.Version + 1;
-            next.UpdateTime = Now();
-            next.UpdatedBy = UpdatedBy(request.UpdatedBy, principal);
-            if (await CommitAsync(record, storeVersion, next.RouteId, next, ChangeEvents.Upserted(next, current.Version, record.Revision + 1), null, null, cancellationToken).ConfigureAwait(false))
-            {
-                if (_logger.IsEnabled(LogLevel.Information))
-                {
-                    var weights = string.Join(", ", next.Backends.Select(b => $"{b.BackendId}={b.Weight}"));
-                    LogWeightsChanged(_logger, next.RouteId, weights, next.Version, next.UpdatedBy);
-                }
-
-                return new SetBackendWeightsResponse { Route = next };
-            }
-        }
-
-        throw Errors.Contended();
+        }, "re-weighted", context.CancellationToken).ConfigureAwait(false);
+        return new SetBackendWeightsResponse { Route = revised };
     }
 
     /// <inheritdoc/>
@@ -319,8 +275,46 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
             var change = ChangeEvents.Deleted(current, UpdatedBy("", principal), Now(), record.Revision + 1);
             if (await CommitAsync(record, storeVersion, current.RouteId, null, change, null, null, cancellationToken).ConfigureAwait(false))
             {
-                LogRouteChanged(_logger, current.RouteId, "deleted", current.Version, change.UpdatedBy);
+                LogRouteChanged(_logger, current.RouteId, "deleted", current.Version, "-", change.UpdatedBy);
                 return new DeleteRouteResponse { Deleted = true };
+            }
+        }
+
+        throw Errors.Contended();
+    }
+
+    /// <summary>
+    /// Changes one route under <paramref name="expectedVersion"/>: <paramref name="revise"/> edits
+    /// a copy of it (and throws to refuse), given the table read. A revision that changes nothing
+    /// writes nothing and returns the route as it is; otherwise its version moves on and the
+    /// change commits, re-read and re-applied if another writer came first.
+    /// </summary>
+    private async ValueTask<Route> ReviseAsync(string routeId, long expectedVersion, string updatedBy, Action<Route, RouteTableRecord> revise, string change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < Errors.MaxAttempts; attempt++)
+        {
+            var (record, storeVersion) = await RouteCache.ReadAsync(_store, cancellationToken).ConfigureAwait(false);
+            var current = Find(record, routeId) ?? throw RouteNotFound(routeId);
+            Errors.CheckVersion(current.RouteId, expectedVersion, current.Version);
+            var next = current.Clone();
+            revise(next, record);
+            if (next.Equals(current))
+            {
+                return current;
+            }
+
+            next.Version = current.Version + 1;
+            next.UpdateTime = Now();
+            next.UpdatedBy = updatedBy;
+            if (await CommitAsync(record, storeVersion, routeId, next, ChangeEvents.Upserted(next, current.Version, record.Revision + 1), null, null, cancellationToken).ConfigureAwait(false))
+            {
+                if (_logger.IsEnabled(LogLevel.Information))
+                {
+                    var weights = string.Join(", ", next.Backends.Select(b => $"{b.BackendId}={b.Weight}"));
+                    LogRouteChanged(_logger, routeId, change, next.Version, weights, updatedBy);
+                }
+
+                return next;
             }
         }
 
@@ -422,9 +416,6 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
 
     private Timestamp Now() => Timestamp.FromDateTimeOffset(_time.GetUtcNow());
 
-    [LoggerMessage(EventId = 9000, Level = LogLevel.Information, Message = "Route {RouteId} {Change}, version {Version}, by '{UpdatedBy}'")]
-    private static partial void LogRouteChanged(ILogger logger, string routeId, string change, long version, string updatedBy);
-
-    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Route {RouteId} weights set to {Weights}, version {Version}, by '{UpdatedBy}'")]
-    private static partial void LogWeightsChanged(ILogger logger, string routeId, string weights, long version, string updatedBy);
+    [LoggerMessage(EventId = 9000, Level = LogLevel.Information, Message = "Route {RouteId} {Change}, version {Version}, weights {Weights}, by '{UpdatedBy}'")]
+    private static partial void LogRouteChanged(ILogger logger, string routeId, string change, long version, string weights, string updatedBy);
 }
