@@ -42,7 +42,16 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
             .AddOptions()
             .AddSingleton(TimeProvider.System)
             .AddSingleton(typeof(ILogger<>), typeof(NullLogger<>))
-            .AddGameSystemStateStore(redisConnectionString: null);
+            .AddGameSystemStateStore(redisConnectionString: null)
+
+            // auth needs its secrets from configuration, as the host gives them.
+            .AddSingleton(Microsoft.Extensions.Options.Options.Create(GameSystem.Services.Auth.AuthOptions.Default with
+            {
+                KeyEncryptionKey = Convert.ToBase64String(new byte[32]),
+                ServiceSecret = Convert.ToBase64String(new byte[32]),
+                PasswordMemoryKib = 1024,
+                PasswordIterations = 1,
+            }));
         foreach (var contract in Contracts.Catalog)
         {
             // As in the host: a service may take any generated client to call its peers.
@@ -52,7 +61,23 @@ public sealed class ServiceContractTests(NatsServerFixture nats)
         await using var provider = services.BuildServiceProvider();
         var instance = implemented ? ActivatorUtilities.CreateInstance(provider, implementation!, OutboxArguments(implementation!, info.Name)) : null;
         server.AddService(instance is not null ? info.Bind(instance) : MeshServiceDefinition.Unimplemented(info.Descriptor));
+
+        // Services that follow events (watches) read them from event-bus: serve it beside them, as the mesh does.
+        var eventBusInfo = Contracts.Catalog.Single(i => i.Name == "event-bus");
+        var eventBus = implemented && info != eventBusInfo && Contracts.Implementations.TryGetValue(eventBusInfo.FullName, out var eventBusType)
+            ? ActivatorUtilities.CreateInstance(provider, eventBusType)
+            : null;
+        if (eventBus is not null)
+        {
+            server.AddService(eventBusInfo.Bind(eventBus));
+        }
+
         await server.StartAsync(Timeout);
+        await using var eventBusDisposal = new AsyncDisposal(eventBus);
+        if (eventBus is Microsoft.Extensions.Hosting.IHostedService eventBusHosted)
+        {
+            await eventBusHosted.StartAsync(Timeout);
+        }
 
         // As in the host: background work (event-bus declaring its streams) starts once served.
         if (instance is Microsoft.Extensions.Hosting.IHostedService hosted)
