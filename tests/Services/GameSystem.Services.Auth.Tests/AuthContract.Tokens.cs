@@ -258,7 +258,15 @@ public abstract partial class AuthContract
 
         Assert.Equal(first.KeyId, keys.Keys[1].KeyId);
         Assert.NotEqual(first.KeyId, keys.Keys[0].KeyId);
-        Assert.Contains(mesh.Logger.Lines, l => l.Contains($"Signing key {keys.Keys[0].KeyId} now signs", StringComparison.Ordinal));
+
+        // The rotation logs after its transaction commits, so a reader can see the key first.
+        var logged = $"Signing key {keys.Keys[0].KeyId} now signs";
+        for (var wait = 0; wait < 250 && !mesh.Logger.Lines.Any(l => l.Contains(logged, StringComparison.Ordinal)); wait++)
+        {
+            await Task.Delay(20, Timeout);
+        }
+
+        Assert.Contains(mesh.Logger.Lines, l => l.Contains(logged, StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 30_000)]
