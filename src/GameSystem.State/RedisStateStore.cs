@@ -198,7 +198,18 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             RedisResult[] reply;
             for (var attempt = 0; ; attempt++)
             {
-                reply = (RedisResult[])(await Within(script.Script.EvaluateAsync(_database, script.Keys, script.Arguments(registrations)), cancellationToken).ConfigureAwait(false))!;
+                // The script by SHA, awaited here rather than through RedisScript.EvaluateAsync:
+                // the hottest path of the store saves a state machine per call.
+                var arguments = script.Arguments(registrations);
+                try
+                {
+                    reply = (RedisResult[])(await Within(_database.ScriptEvaluateAsync(script.Script.Sha1, script.Keys, arguments), cancellationToken).ConfigureAwait(false))!;
+                }
+                catch (RedisServerException e) when (RedisScript.IsNoScript(e))
+                {
+                    reply = (RedisResult[])(await Within(_database.ScriptEvaluateAsync(script.Script.Text, script.Keys, arguments), cancellationToken).ConfigureAwait(false))!;
+                }
+
                 if ((long)reply[0] != 2)
                 {
                     break;
@@ -590,10 +601,152 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
         /// <summary>The script that runs the plan: its shape's own, or the general one.</summary>
         public RedisScript Script { get; private init; } = TransactionScript;
 
-        public static TransactionPlan Build(StateTransaction transaction, bool useShapes)
+        public static TransactionPlan Build(StateTransaction transaction, bool useShapes) =>
+            useShapes && transaction.Conditions.Count + transaction.Operations.Count <= TransactionShapes.MaxSteps && BuildShaped(transaction) is { } shaped
+                ? shaped
+                : BuildGeneral(transaction);
+
+        /// <summary>
+        /// A plan for the script of the transaction's shape, which takes every number as an
+        /// argument; null when the shape is new and the cache of shapes is full. The shape's
+        /// text is written to the stack and looked up without making a string.
+        /// </summary>
+        private static TransactionPlan? BuildShaped(StateTransaction transaction)
         {
             var conditions = transaction.Conditions;
             var operations = transaction.Operations;
+            var (numbers, values) = Count(conditions, operations);
+            var arguments = new RedisValue[Fixed - 1 + numbers + values];
+            var at = Fixed - 1;
+            var value = at + numbers;
+            Span<char> shape = stackalloc char[TransactionShapes.MaxShapeLength];
+            var length = 0;
+            void Step(Span<char> shape, char code, int key, int meta = 0)
+            {
+                shape[length++] = code;
+                key.TryFormat(shape[length..], out var written, provider: CultureInfo.InvariantCulture);
+                length += written;
+                if (meta > 0)
+                {
+                    shape[length++] = ':';
+                    meta.TryFormat(shape[length..], out written, provider: CultureInfo.InvariantCulture);
+                    length += written;
+                }
+
+                shape[length++] = ' ';
+            }
+
+            var keys = new PlanKeys(conditions.Count + (2 * operations.Count));
+            try
+            {
+                foreach (var condition in conditions)
+                {
+                    Step(shape, '=', keys.Position(EntryKey(condition.Key)));
+                    arguments[at++] = condition.Version;
+                }
+
+                Dictionary<int, string>? outboxes = null;
+                foreach (var operation in operations)
+                {
+                    switch (operation.Kind)
+                    {
+                        case StateOperationKind.Set:
+                            Step(shape, 'S', keys.Position(EntryKey(operation.Key)));
+                            arguments[at++] = Milliseconds(operation.Ttl);
+                            arguments[value++] = operation.Value;
+                            break;
+                        case StateOperationKind.Delete:
+                            Step(shape, 'D', keys.Position(EntryKey(operation.Key)));
+                            break;
+                        case StateOperationKind.Increment:
+                            Step(shape, 'I', keys.Position(EntryKey(operation.Key)));
+                            arguments[at++] = operation.Delta;
+                            arguments[at++] = Milliseconds(operation.Ttl);
+                            break;
+                        case StateOperationKind.IndexAdd or StateOperationKind.IndexRemove:
+                            Step(shape, operation.Kind == StateOperationKind.IndexAdd ? 'A' : 'R', keys.Position(IndexKey(operation.Key)));
+                            arguments[value++] = operation.Member;
+                            break;
+                        default:
+                            var meta = keys.Position(OutboxMetaKey(operation.Key, transaction.Partition!));
+                            Step(shape, 'O', keys.Position(OutboxKey(operation.Key, transaction.Partition!)), meta);
+                            (outboxes ??= [])[meta] = operation.Key;
+                            arguments[value++] = operation.Value;
+                            break;
+                    }
+                }
+
+                // A shape seen for the first time once the cache is full runs the general way.
+                return TransactionShapes.For(shape[..length]) is { } script
+                    ? new TransactionPlan(transaction, keys.ToArray(), arguments) { _outboxes = outboxes, Script = script }
+                    : null;
+            }
+            finally
+            {
+                keys.Release();
+            }
+        }
+
+        /// <summary>A plan for the general script, which reads the steps and their numbers from one argument.</summary>
+        private static TransactionPlan BuildGeneral(StateTransaction transaction)
+        {
+            var conditions = transaction.Conditions;
+            var operations = transaction.Operations;
+            var (_, values) = Count(conditions, operations);
+            var arguments = new RedisValue[Fixed + values];
+            var value = Fixed;
+            var plan = new StringBuilder(12 * (conditions.Count + operations.Count));
+            var keys = new PlanKeys(conditions.Count + (2 * operations.Count));
+            try
+            {
+                foreach (var condition in conditions)
+                {
+                    plan.Append(CultureInfo.InvariantCulture, $"={keys.Position(EntryKey(condition.Key))}:{condition.Version} ");
+                }
+
+                Dictionary<int, string>? outboxes = null;
+                foreach (var operation in operations)
+                {
+                    switch (operation.Kind)
+                    {
+                        case StateOperationKind.Set:
+                            plan.Append(CultureInfo.InvariantCulture, $"S{keys.Position(EntryKey(operation.Key))}:{Milliseconds(operation.Ttl)}");
+                            arguments[value++] = operation.Value;
+                            break;
+                        case StateOperationKind.Delete:
+                            plan.Append(CultureInfo.InvariantCulture, $"D{keys.Position(EntryKey(operation.Key))}");
+                            break;
+                        case StateOperationKind.Increment:
+                            plan.Append(CultureInfo.InvariantCulture, $"I{keys.Position(EntryKey(operation.Key))}:{operation.Delta}:{Milliseconds(operation.Ttl)}");
+                            break;
+                        case StateOperationKind.IndexAdd or StateOperationKind.IndexRemove:
+                            plan.Append(CultureInfo.InvariantCulture, $"{(operation.Kind == StateOperationKind.IndexAdd ? 'A' : 'R')}{keys.Position(IndexKey(operation.Key))}");
+                            arguments[value++] = operation.Member;
+                            break;
+                        default:
+                            var meta = keys.Position(OutboxMetaKey(operation.Key, transaction.Partition!));
+                            plan.Append(CultureInfo.InvariantCulture, $"O{keys.Position(OutboxKey(operation.Key, transaction.Partition!))}:{meta}");
+                            (outboxes ??= [])[meta] = operation.Key;
+                            arguments[value++] = operation.Value;
+                            break;
+                    }
+
+                    plan.Append(' ');
+                }
+
+                arguments[Fixed - 1] = plan.ToString();
+                return new TransactionPlan(transaction, keys.ToArray(), arguments) { _outboxes = outboxes };
+            }
+            finally
+            {
+                keys.Release();
+            }
+        }
+
+        // How many numbers a shape's script takes (a condition's version, a set's TTL, an
+        // increment's delta and TTL) and how many values (a set's value, a member, a message).
+        private static (int Numbers, int Values) Count(IReadOnlyList<StateCondition> conditions, IReadOnlyList<StateOperation> operations)
+        {
             var values = 0;
             var numbers = conditions.Count;
             foreach (var operation in operations)
@@ -602,114 +755,7 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
                 numbers += operation.Kind switch { StateOperationKind.Set => 1, StateOperationKind.Increment => 2, _ => 0 };
             }
 
-            var keys = new List<RedisKey>(operations.Count + 1);
-            Dictionary<RedisKey, int>? positions = null;
-            int Position(RedisKey key)
-            {
-                // Keys of a small transaction are found by a scan; a large one builds a map.
-                if (positions is null && keys.Count > 16)
-                {
-                    positions = [];
-                    for (var i = 0; i < keys.Count; i++)
-                    {
-                        positions[keys[i]] = i + 1;
-                    }
-                }
-
-                var found = positions is not null ? positions.GetValueOrDefault(key) : keys.IndexOf(key) + 1;
-                if (found > 0)
-                {
-                    return found;
-                }
-
-                keys.Add(key);
-                positions?.Add(key, keys.Count);
-                return keys.Count;
-            }
-
-            // A small transaction runs its shape's own script, which takes the numbers as
-            // arguments; any other the general one, which reads them from the plan.
-            var shaped = useShapes && conditions.Count + operations.Count <= TransactionShapes.MaxSteps;
-            var arguments = new RedisValue[Fixed - 1 + (shaped ? numbers : 1) + values];
-            var at = Fixed - 1;
-            var value = at + (shaped ? numbers : 1);
-            var plan = new StringBuilder(12 * (conditions.Count + operations.Count));
-            foreach (var condition in conditions)
-            {
-                var key = Position(EntryKey(condition.Key));
-                if (shaped)
-                {
-                    plan.Append(CultureInfo.InvariantCulture, $"={key} ");
-                    arguments[at++] = condition.Version;
-                }
-                else
-                {
-                    plan.Append(CultureInfo.InvariantCulture, $"={key}:{condition.Version} ");
-                }
-            }
-
-            var partition = transaction.Partition!;
-            Dictionary<int, string>? outboxes = null;
-            foreach (var operation in operations)
-            {
-                switch (operation.Kind)
-                {
-                    case StateOperationKind.Set:
-                        var set = Position(EntryKey(operation.Key));
-                        if (shaped)
-                        {
-                            plan.Append(CultureInfo.InvariantCulture, $"S{set}");
-                            arguments[at++] = Milliseconds(operation.Ttl);
-                        }
-                        else
-                        {
-                            plan.Append(CultureInfo.InvariantCulture, $"S{set}:{Milliseconds(operation.Ttl)}");
-                        }
-
-                        arguments[value++] = operation.Value;
-                        break;
-                    case StateOperationKind.Delete:
-                        plan.Append(CultureInfo.InvariantCulture, $"D{Position(EntryKey(operation.Key))}");
-                        break;
-                    case StateOperationKind.Increment:
-                        var counter = Position(EntryKey(operation.Key));
-                        if (shaped)
-                        {
-                            plan.Append(CultureInfo.InvariantCulture, $"I{counter}");
-                            arguments[at++] = operation.Delta;
-                            arguments[at++] = Milliseconds(operation.Ttl);
-                        }
-                        else
-                        {
-                            plan.Append(CultureInfo.InvariantCulture, $"I{counter}:{operation.Delta}:{Milliseconds(operation.Ttl)}");
-                        }
-
-                        break;
-                    case StateOperationKind.IndexAdd or StateOperationKind.IndexRemove:
-                        plan.Append(CultureInfo.InvariantCulture, $"{(operation.Kind == StateOperationKind.IndexAdd ? 'A' : 'R')}{Position(IndexKey(operation.Key))}");
-                        arguments[value++] = operation.Member;
-                        break;
-                    default:
-                        var meta = Position(OutboxMetaKey(operation.Key, partition));
-                        plan.Append(CultureInfo.InvariantCulture, $"O{Position(OutboxKey(operation.Key, partition))}:{meta}");
-                        (outboxes ??= [])[meta] = operation.Key;
-                        arguments[value++] = operation.Value;
-                        break;
-                }
-
-                plan.Append(' ');
-            }
-
-            if (!shaped)
-            {
-                arguments[Fixed - 1] = plan.ToString();
-                return new TransactionPlan(transaction, [.. keys], arguments) { _outboxes = outboxes };
-            }
-
-            // A shape seen for the first time once the cache is full runs the general way.
-            return TransactionShapes.For(plan.ToString()) is { } script
-                ? new TransactionPlan(transaction, [.. keys], arguments) { _outboxes = outboxes, Script = script }
-                : Build(transaction, useShapes: false);
+            return (numbers, values);
         }
 
         public RedisValue[] Arguments(Dictionary<int, RedisValue>? registrations)
@@ -749,6 +795,79 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
             var condition = _transaction.Conditions[(int)reply[1] - 1];
             var version = (long)reply[2];
             return new StateConflict(condition.Key, condition.Version, version == 0 ? null : new StateEntry((byte[]?)reply[3] ?? [], version));
+        }
+        /// <summary>
+        /// The distinct Redis keys of a plan in the order first named (KEYS[1..n] of the script),
+        /// gathered in a buffer of the thread's (plans are built synchronously) and copied out
+        /// once at their exact count.
+        /// </summary>
+        private ref struct PlanKeys
+        {
+            private const int ScanLimit = 16;
+            private const int KeptBuffer = 256;
+
+            [ThreadStatic]
+            private static RedisKey[]? t_buffer;
+
+            private readonly RedisKey[] _keys;
+            private int _count;
+            private Dictionary<RedisKey, int>? _positions;
+
+            public PlanKeys(int bound)
+            {
+                var buffer = t_buffer;
+                if (buffer is null || buffer.Length < bound)
+                {
+                    buffer = new RedisKey[Math.Max(bound, 32)];
+                    if (bound <= KeptBuffer)
+                    {
+                        t_buffer = buffer;
+                    }
+                }
+
+                _keys = buffer;
+            }
+
+            /// <summary>The 1-based position of <paramref name="key"/>, added when new.</summary>
+            public int Position(RedisKey key)
+            {
+                // Keys of a small transaction are found by a scan; a large one builds a map.
+                if (_positions is null && _count > ScanLimit)
+                {
+                    _positions = new Dictionary<RedisKey, int>(_count * 2);
+                    for (var i = 0; i < _count; i++)
+                    {
+                        _positions[_keys[i]] = i + 1;
+                    }
+                }
+
+                if (_positions is not null)
+                {
+                    if (_positions.TryGetValue(key, out var found))
+                    {
+                        return found;
+                    }
+                }
+                else
+                {
+                    for (var i = 0; i < _count; i++)
+                    {
+                        if (_keys[i] == key)
+                        {
+                            return i + 1;
+                        }
+                    }
+                }
+
+                _keys[_count++] = key;
+                _positions?.Add(key, _count);
+                return _count;
+            }
+
+            public readonly RedisKey[] ToArray() => _keys.AsSpan(0, _count).ToArray();
+
+            /// <summary>Clears the buffer, so it holds no key strings alive.</summary>
+            public readonly void Release() => _keys.AsSpan(0, _count).Clear();
         }
     }
 }

@@ -44,26 +44,28 @@ public sealed class StateTransactionResult
 
     /// <summary>The version of <paramref name="key"/> after the transaction.</summary>
     /// <exception cref="KeyNotFoundException">The transaction did not write <paramref name="key"/>, or did not apply.</exception>
-    public long VersionOf(string key) => Find(key, _operationVersions, Versions, out var version)
+    public long VersionOf(string key) => Find(key, _operationVersions, counter: false, out var version)
         ? version
         : throw new KeyNotFoundException(Succeeded ? $"The transaction wrote no entry '{key}'." : $"The transaction did not apply: {Conflict}.");
 
     /// <summary>The value of the counter <paramref name="key"/> after the transaction.</summary>
     /// <exception cref="KeyNotFoundException">The transaction did not increment <paramref name="key"/>, or did not apply.</exception>
-    public long CounterOf(string key) => Find(key, _operationCounters, Counters, out var value)
+    public long CounterOf(string key) => Find(key, _operationCounters, counter: true, out var value)
         ? value
         : throw new KeyNotFoundException(Succeeded ? $"The transaction incremented no counter '{key}'." : $"The transaction did not apply: {Conflict}.");
 
     /// <summary>A transaction that applied, with one version (and, for increments, one counter value) per operation, in operation order; other operations' slots are ignored.</summary>
     internal static StateTransactionResult Applied(IReadOnlyList<StateOperation> operations, long[] versions, long[]? counters) => new(operations, versions, counters);
 
-    private bool Find(string key, long[]? slots, IReadOnlyDictionary<string, long> dictionary, out long value)
+    // A small transaction's result is searched in place; a large one's (or one made from
+    // dictionaries) through the dictionaries, built on first use.
+    private bool Find(string key, long[]? slots, bool counter, out long value)
     {
         if (_operations is not null && slots is not null && _operations.Count <= 16)
         {
             for (var i = 0; i < _operations.Count; i++)
             {
-                if (Written(_operations[i], slots == _operationCounters) && _operations[i].Key == key)
+                if (Written(_operations[i], counter) && _operations[i].Key == key)
                 {
                     value = slots[i];
                     return true;
@@ -74,7 +76,7 @@ public sealed class StateTransactionResult
             return false;
         }
 
-        return dictionary.TryGetValue(key, out value);
+        return (counter ? Counters : Versions).TryGetValue(key, out value);
     }
 
     private static bool Written(StateOperation operation, bool counter) =>

@@ -11,6 +11,9 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
     /// <summary>The store benchmark's --bare-raw: compare against scripts without the store's guarantees.</summary>
     public bool BareRaw { get; init; }
 
+    /// <summary>--only NAME: run only the workloads whose name starts with NAME (the store benchmark's get, set, 3-key).</summary>
+    public string? Only { get; init; }
+
     public static BenchmarkSettings Parse(string[] args)
     {
         var settings = new BenchmarkSettings(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), 5, [1, 16, 128]);
@@ -34,8 +37,9 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
                 "--warmup" => settings with { Warmup = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--window" => settings with { Window = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--rounds" => settings with { Rounds = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--only" => settings with { Only = value },
                 "--concurrency" => settings with { Concurrency = [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))], ConcurrencyGiven = true },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128 (and, for store, --bare-raw)."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128 (and, for store, --bare-raw and --only get|set|3-key)."),
             };
         }
 

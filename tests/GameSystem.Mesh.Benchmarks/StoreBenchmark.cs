@@ -87,6 +87,12 @@ internal static class StoreBenchmark
         var database = connection.GetDatabase();
         var store = new RedisStateStore(connection, RedisStateStoreOptions.Default with { KeyPrefix = "bench:store:" });
         var server = connection.GetServers().Single();
+
+        // INFO cpu needs admin mode: a connection of its own, so the measured one stays as any service's.
+        var adminOptions = options.Clone();
+        adminOptions.AllowAdmin = true;
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(adminOptions);
+        var adminServer = admin.GetServers().Single();
         var rawSet = await LuaScript.Prepare(settings.BareRaw ? BareSet : RawSet).LoadAsync(server);
         var rawTransaction = await LuaScript.Prepare(settings.BareRaw ? BareTransaction : RawTransaction).LoadAsync(server);
         Console.WriteLine(settings.BareRaw
@@ -193,7 +199,12 @@ internal static class StoreBenchmark
             }),
         };
 
-        var report = new List<(string Workload, int Concurrency, Figures Raw, Figures Store)>();
+        if (settings.Only is { } only)
+        {
+            workloads = [.. workloads.Where(w => w.Name.StartsWith(only, StringComparison.Ordinal))];
+        }
+
+        var report = new List<(string Workload, int Concurrency, Figures Raw, Figures Store, Cpu RawCpu, Cpu StoreCpu)>();
         foreach (var (name, raw, measured) in workloads)
         {
             Console.WriteLine($"{name}: warming up …");
@@ -201,29 +212,30 @@ internal static class StoreBenchmark
             await Load.RunAsync(measured, 16, settings.Warmup);
             foreach (var concurrency in settings.Concurrency)
             {
-                var rawRounds = new List<Figures>();
-                var storeRounds = new List<Figures>();
+                var rawRounds = new List<(Figures Figures, Cpu Cpu)>();
+                var storeRounds = new List<(Figures Figures, Cpu Cpu)>();
                 for (var round = 0; round < settings.Rounds; round++)
                 {
-                    rawRounds.Add(await Load.RunAsync(raw, concurrency, settings.Window));
-                    storeRounds.Add(await Load.RunAsync(measured, concurrency, settings.Window));
-                    Console.WriteLine($"  {name} c={concurrency,-3} round {round + 1}: raw {rawRounds[^1]} | store {storeRounds[^1]}");
+                    rawRounds.Add(await Cpu.MeasureAsync(adminServer, () => Load.RunAsync(raw, concurrency, settings.Window)));
+                    storeRounds.Add(await Cpu.MeasureAsync(adminServer, () => Load.RunAsync(measured, concurrency, settings.Window)));
+                    Console.WriteLine($"  {name} c={concurrency,-3} round {round + 1}: raw {rawRounds[^1].Figures} {rawRounds[^1].Cpu} | store {storeRounds[^1].Figures} {storeRounds[^1].Cpu}");
                 }
 
-                report.Add((name, concurrency, Figures.Median(rawRounds), Figures.Median(storeRounds)));
+                report.Add((name, concurrency, Figures.Median([.. rawRounds.Select(r => r.Figures)]), Figures.Median([.. storeRounds.Select(r => r.Figures)]),
+                    Cpu.Median([.. rawRounds.Select(r => r.Cpu)]), Cpu.Median([.. storeRounds.Select(r => r.Cpu)])));
             }
         }
 
         Console.WriteLine();
-        Console.WriteLine("Medians of the rounds (µs; allocations are bytes per call):");
-        Console.WriteLine("| work | in flight | raw calls/s | store calls/s | store/raw | raw p50 | store p50 | raw p99 | store p99 | raw B/call | store B/call |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("Medians of the rounds (µs; allocations are bytes per call; CPU is µs per call of redis-server's main thread and of this process):");
+        Console.WriteLine("| work | in flight | raw calls/s | store calls/s | store/raw | raw p50 | store p50 | raw p99 | store p99 | raw B/call | store B/call | raw CPU redis/client | store CPU redis/client |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var passed = true;
-        foreach (var (name, concurrency, r, s) in report)
+        foreach (var (name, concurrency, r, s, rc, sc) in report)
         {
             var ratio = s.CallsPerSecond / r.CallsPerSecond;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {concurrency} | {r.CallsPerSecond:0} | {s.CallsPerSecond:0} | {ratio:P1} | {r.P50Micros:0} | {s.P50Micros:0} | {r.P99Micros:0} | {s.P99Micros:0} | {r.BytesPerCall:0} | {s.BytesPerCall:0} |"));
+                $"| {name} | {concurrency} | {r.CallsPerSecond:0} | {s.CallsPerSecond:0} | {ratio:P1} | {r.P50Micros:0} | {s.P50Micros:0} | {r.P99Micros:0} | {s.P99Micros:0} | {r.BytesPerCall:0} | {s.BytesPerCall:0} | {rc.RedisMicros:0.0} / {rc.ClientMicros:0.0} | {sc.RedisMicros:0.0} / {sc.ClientMicros:0.0} |"));
             if (concurrency >= 16 && ratio < 0.85)
             {
                 passed = false;
@@ -233,5 +245,48 @@ internal static class StoreBenchmark
 
         Console.WriteLine(passed ? "Targets met: ≥ 85 % of raw throughput at 16 and 64 in flight." : "Targets NOT met (see above).");
         return passed ? 0 : 1;
+    }
+}
+
+/// <summary>
+/// CPU spent per call during one window: by redis-server's main thread (INFO cpu, which the
+/// scripts run on) and by this process (both sides' clients run here). On two cores the two
+/// compete, so a call's cost is the sum; where a layer loses throughput shows in which grew.
+/// </summary>
+internal readonly record struct Cpu(double RedisMicros, double ClientMicros)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"cpu redis {RedisMicros,5:0.0} client {ClientMicros,5:0.0} µs/call");
+
+    public static async Task<(Figures Figures, Cpu Cpu)> MeasureAsync(IServer server, Func<Task<Figures>> window)
+    {
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        var redisBefore = await RedisSecondsAsync(server);
+        process.Refresh();
+        var clientBefore = process.TotalProcessorTime;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var figures = await window();
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        process.Refresh();
+        var client = process.TotalProcessorTime - clientBefore;
+        var redis = await RedisSecondsAsync(server) - redisBefore;
+        var calls = Math.Max(1, figures.CallsPerSecond * elapsed.TotalSeconds);
+        return (figures, new Cpu(redis * 1e6 / calls, client.TotalMicroseconds / calls));
+    }
+
+    public static Cpu Median(IReadOnlyList<Cpu> rounds)
+    {
+        var redis = rounds.Select(r => r.RedisMicros).Order().ToArray();
+        var client = rounds.Select(r => r.ClientMicros).Order().ToArray();
+        return new Cpu(redis[redis.Length / 2], client[client.Length / 2]);
+    }
+
+    private static async Task<double> RedisSecondsAsync(IServer server)
+    {
+        var info = (await server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+
+        // The main thread's own figures where Redis has them (6.2+), else the process's.
+        return info.TryGetValue("used_cpu_user_main_thread", out var user) && info.TryGetValue("used_cpu_sys_main_thread", out var sys)
+            ? double.Parse(user, CultureInfo.InvariantCulture) + double.Parse(sys, CultureInfo.InvariantCulture)
+            : double.Parse(info["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(info["used_cpu_sys"], CultureInfo.InvariantCulture);
     }
 }

@@ -17,6 +17,12 @@ internal sealed class RedisScript(string text)
 
     public string Text { get; } = text;
 
+    /// <summary>The SHA1 Redis knows the script by.</summary>
+    public byte[] Sha1 => _sha1;
+
+    /// <summary>True for the server's "I do not have that script" (first call, restart, failover): send <see cref="Text"/> then.</summary>
+    public static bool IsNoScript(RedisServerException exception) => exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
+
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
     {
@@ -24,7 +30,7 @@ internal sealed class RedisScript(string text)
         {
             return await database.ScriptEvaluateAsync(_sha1, keys, values).ConfigureAwait(false);
         }
-        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        catch (RedisServerException e) when (IsNoScript(e))
         {
             return await database.ScriptEvaluateAsync(Text, keys, values).ConfigureAwait(false);
         }

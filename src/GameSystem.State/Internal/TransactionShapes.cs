@@ -23,18 +23,26 @@ internal static class TransactionShapes
     /// <summary>Steps above this go to the general script (Lua allows 200 locals a function).</summary>
     public const int MaxSteps = 24;
 
+    /// <summary>The longest shape text: 24 steps of at most <c>Onn:mm </c>.</summary>
+    public const int MaxShapeLength = MaxSteps * 8;
+
     private const int MaxShapes = 512;
     private static readonly ConcurrentDictionary<string, RedisScript> Scripts = new(StringComparer.Ordinal);
 
+    // Looked up by the characters the plan wrote into a stack buffer: a shape seen before
+    // costs no string.
+    private static readonly ConcurrentDictionary<string, RedisScript>.AlternateLookup<ReadOnlySpan<char>> ScriptsBySpan =
+        Scripts.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>The script of <paramref name="shape"/>; null when the cache is full and the shape is new.</summary>
-    public static RedisScript? For(string shape)
+    public static RedisScript? For(ReadOnlySpan<char> shape)
     {
-        if (Scripts.TryGetValue(shape, out var script))
+        if (ScriptsBySpan.TryGetValue(shape, out var script))
         {
             return script;
         }
 
-        return Scripts.Count >= MaxShapes ? null : Scripts.GetOrAdd(shape, s => new RedisScript(Compile(s)));
+        return Scripts.Count >= MaxShapes ? null : Scripts.GetOrAdd(shape.ToString(), s => new RedisScript(Compile(s)));
     }
 
     /// <summary>The Lua of one shape (space-separated steps: <c>=k</c>, <c>Sk</c>, <c>Dk</c>, <c>Ik</c>, <c>Ak</c>, <c>Rk</c>, <c>Ok:m</c>).</summary>
