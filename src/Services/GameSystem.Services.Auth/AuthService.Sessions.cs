@@ -546,9 +546,19 @@ public sealed partial class AuthService
         }
     }
 
-    /// <summary>The client address the gateway forwards (first <c>x-forwarded-for</c> entry), when there is one.</summary>
+    /// <summary>
+    /// The client address the gateway forwards (first <c>x-forwarded-for</c> entry), when there is
+    /// one and the call comes from a verified service account (the gateway calls as one). Anyone
+    /// else could write any address there: to dodge the per-caller limit by changing it, or to
+    /// lock another player's address out; from them the header is ignored.
+    /// </summary>
     private static string? CallerAddress(ServerCallContext context)
     {
+        if (context.GetPrincipal() is not { IsService: true })
+        {
+            return null;
+        }
+
         var forwarded = context.RequestHeaders?.GetValue("x-forwarded-for");
         if (string.IsNullOrWhiteSpace(forwarded))
         {

@@ -125,8 +125,11 @@ public abstract partial class AuthContract
     public async Task Login_FromOneCallerAddress_IsThrottledAcrossAccounts()
     {
         await using var mesh = await StartAsync(AuthHarness.TestOptions() with { MaxLoginFailuresPerCaller = 3 });
-        var from = new Metadata { { "x-forwarded-for", "203.0.113.7, 10.0.0.1" } };
-        var elsewhere = new Metadata { { "x-forwarded-for", "198.51.100.2" } };
+
+        // The gateway forwards the address it saw, calling as its service account.
+        var gateway = (await IssueServiceTokenAsync(mesh, "gateway", "gw-1")).Tokens.AccessToken;
+        var from = new Metadata { { "authorization", "Bearer " + gateway }, { "x-forwarded-for", "203.0.113.7, 10.0.0.1" } };
+        var elsewhere = new Metadata { { "authorization", "Bearer " + gateway }, { "x-forwarded-for", "198.51.100.2" } };
         for (var i = 0; i < 3; i++)
         {
             await FailsAsync(StatusCode.Unauthenticated, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, from, cancellationToken: Timeout).AsTask());
@@ -134,6 +137,31 @@ public abstract partial class AuthContract
 
         await FailsAsync(StatusCode.ResourceExhausted, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, from, cancellationToken: Timeout).AsTask());
         await FailsAsync(StatusCode.Unauthenticated, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, elsewhere, cancellationToken: Timeout).AsTask());
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Login_AnAddressForwardedByAnyoneButAService_IsIgnored()
+    {
+        await using var mesh = await StartAsync(AuthHarness.TestOptions() with { MaxLoginFailuresPerCaller = 3 });
+
+        // A player naming a victim's address must not lock the victim out (nor dodge the limit by changing it).
+        var player = await RegisterAsync(mesh);
+        var playerToken = (await LoginAsync(mesh, player.Username)).Tokens.AccessToken;
+        foreach (var headers in new[]
+        {
+            new Metadata { { "x-forwarded-for", "203.0.113.9" } },
+            new Metadata { { "authorization", "Bearer " + playerToken }, { "x-forwarded-for", "203.0.113.9" } },
+        })
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                await FailsAsync(StatusCode.Unauthenticated, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, headers, cancellationToken: Timeout).AsTask());
+            }
+        }
+
+        var gateway = (await IssueServiceTokenAsync(mesh, "gateway", "gw-1")).Tokens.AccessToken;
+        var victim = new Metadata { { "authorization", "Bearer " + gateway }, { "x-forwarded-for", "203.0.113.9" } };
+        await FailsAsync(StatusCode.Unauthenticated, () => mesh.Client.LoginAsync(new LoginRequest { Login = NewUsername(), Password = "wrong password!" }, victim, cancellationToken: Timeout).AsTask());
     }
 
     [Fact(Timeout = 30_000)]
