@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using GameSystem.Auth.V1;
 using GameSystem.Identity.Internal;
+using Grpc.Core;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,14 @@ public sealed class ServiceTokenSource : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _issue = new(1, 1);
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
     private volatile Issued? _current;
+
+    // The last failure to obtain a token, and when auth may be asked again (guarded by _issue).
+    private RpcException? _failure;
+    private DateTimeOffset _retryAt;
+    private TimeSpan _backoff;
 
     /// <summary>Creates the source of <paramref name="serviceName"/>'s token.</summary>
     /// <param name="auth">A client of auth on an invoker that attaches no token of its own (IssueServiceToken is public).</param>
@@ -49,7 +57,12 @@ public sealed class ServiceTokenSource : IDisposable
     /// <summary>The instance that asks for it.</summary>
     public string InstanceId { get; }
 
-    /// <summary>A token valid for a while yet, issued now if the one held is close to expiry.</summary>
+    /// <summary>
+    /// A token valid for a while yet, issued now if the one held is close to expiry. While auth
+    /// cannot issue one, the token held is used for as long as it is valid, and auth is asked
+    /// again only after a backoff (250 ms doubling to 10 s): a caller in between fails at once
+    /// with the last failure's status, rather than every call of the service waiting on auth.
+    /// </summary>
     public async ValueTask<string> GetTokenAsync(CancellationToken cancellationToken = default)
     {
         if (_current is { } held && held.ExpiresAt - _time.GetUtcNow() > _options.ServiceTokenRenewBefore)
@@ -60,12 +73,20 @@ public sealed class ServiceTokenSource : IDisposable
         await _issue.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_current is { } fresh && fresh.ExpiresAt - _time.GetUtcNow() > _options.ServiceTokenRenewBefore)
+            var now = _time.GetUtcNow();
+            var current = _current;
+            if (current is not null && current.ExpiresAt - now > _options.ServiceTokenRenewBefore)
             {
-                return fresh.Token;
+                return current.Token;
             }
 
-            var now = _time.GetUtcNow();
+            if (_failure is { } failure && now < _retryAt)
+            {
+                return current is not null && current.ExpiresAt > now
+                    ? current.Token
+                    : throw new RpcException(new Status(failure.StatusCode, $"{ServiceName}'s service token could not be obtained from auth ({failure.Status.Detail}); asking again in {(_retryAt - now).TotalSeconds:0.#} s."));
+            }
+
             IssueServiceTokenResponse response;
             try
             {
@@ -77,15 +98,25 @@ public sealed class ServiceTokenSource : IDisposable
                     Proof = ByteString.CopyFrom(ServiceTokenProof.Compute(_secret, ServiceName, InstanceId, now)),
                 }, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
-                Log.ServiceTokenFailed(_logger, e, ServiceName);
+                _backoff = _backoff == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+                _failure = e;
+                _retryAt = _time.GetUtcNow() + _backoff;
+                Log.ServiceTokenFailed(_logger, e, ServiceName, _backoff);
+                if (current is not null && current.ExpiresAt > _time.GetUtcNow())
+                {
+                    return current.Token;
+                }
+
                 throw;
             }
 
             var issued = new Issued(response.Tokens.AccessToken, response.Tokens.AccessTokenExpireTime.ToDateTimeOffset());
             Log.ServiceTokenIssued(_logger, ServiceName, response.Account.AccountId, issued.ExpiresAt);
             _current = issued;
+            _failure = null;
+            _backoff = TimeSpan.Zero;
             return issued.Token;
         }
         finally

@@ -25,6 +25,8 @@ public sealed class IdentityInterceptorTests(NatsServerFixture nats) : IAsyncLif
     private NatsMeshServer? _server;
     private NatsMeshClient? _invoker;
     private int _serviceTokensIssued;
+    private int _serviceTokenAttempts;
+    private volatile bool _authDown;
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
@@ -72,6 +74,12 @@ public sealed class IdentityInterceptorTests(NatsServerFixture nats) : IAsyncLif
 
     private ValueTask<IssueServiceTokenResponse> IssueServiceToken(IssueServiceTokenRequest request, ServerCallContext context)
     {
+        Interlocked.Increment(ref _serviceTokenAttempts);
+        if (_authDown)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "auth's store is down"));
+        }
+
         if (!ServiceTokenProof.Verify(Secret, request.ServiceName, request.InstanceId, request.IssueTime.ToDateTimeOffset(), request.Proof.Span, _time.GetUtcNow()))
         {
             throw new RpcException(new Status(StatusCode.Unauthenticated, "bad proof"));
@@ -196,6 +204,49 @@ public sealed class IdentityInterceptorTests(NatsServerFixture nats) : IAsyncLif
 
         Assert.Equal("acc-3", response.Account.AccountId);
         Assert.Equal(0, _serviceTokensIssued);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task ServiceTokenSource_WhileAuthFails_AsksAgainOnlyAfterABackoff()
+    {
+        using var tokens = new ServiceTokenSource(Client, "quest-system", "host-1", IdentityOptions.Default with { ServiceSecret = Convert.ToBase64String(Secret) }, _time);
+        _authDown = true;
+
+        await FailsAsync(StatusCode.Unavailable, () => tokens.GetTokenAsync(Timeout).AsTask());
+        var meanwhile = await FailsAsync(StatusCode.Unavailable, () => tokens.GetTokenAsync(Timeout).AsTask());
+        Assert.Contains("auth's store is down", meanwhile.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, _serviceTokenAttempts);
+
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        await FailsAsync(StatusCode.Unavailable, () => tokens.GetTokenAsync(Timeout).AsTask());
+        Assert.Equal(2, _serviceTokenAttempts);
+
+        // The backoff doubled: 300 ms later auth is still not asked.
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        await FailsAsync(StatusCode.Unavailable, () => tokens.GetTokenAsync(Timeout).AsTask());
+        Assert.Equal(2, _serviceTokenAttempts);
+
+        _authDown = false;
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.NotEmpty(await tokens.GetTokenAsync(Timeout));
+        Assert.Equal(1, _serviceTokensIssued);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task ServiceTokenSource_WhenRenewalFails_KeepsUsingTheTokenHeldUntilItExpires()
+    {
+        using var tokens = new ServiceTokenSource(Client, "quest-system", "host-1", IdentityOptions.Default with { ServiceSecret = Convert.ToBase64String(Secret) }, _time);
+        var first = await tokens.GetTokenAsync(Timeout);
+        _authDown = true;
+
+        // Within the renewal minute of a 5-minute token: renewal fails, the held token still serves.
+        _time.Advance(TimeSpan.FromMinutes(4.5));
+        Assert.Equal(first, await tokens.GetTokenAsync(Timeout));
+        Assert.Equal(first, await tokens.GetTokenAsync(Timeout));
+        Assert.Equal(2, _serviceTokenAttempts);
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await FailsAsync(StatusCode.Unavailable, () => tokens.GetTokenAsync(Timeout).AsTask());
     }
 
     [Fact(Timeout = 20_000)]

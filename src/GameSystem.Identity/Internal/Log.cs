@@ -16,6 +16,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 703, Level = LogLevel.Information, Message = "Service {Service} obtained its token as {Subject}, valid until {ExpiresAt:O}")]
     public static partial void ServiceTokenIssued(ILogger logger, string service, string subject, DateTimeOffset expiresAt);
 
-    [LoggerMessage(EventId = 704, Level = LogLevel.Warning, Message = "Service {Service} could not obtain a token from auth")]
-    public static partial void ServiceTokenFailed(ILogger logger, Exception exception, string service);
+    [LoggerMessage(EventId = 704, Level = LogLevel.Warning, Message = "Service {Service} could not obtain a token from auth; asking again in {Backoff} (meanwhile the token held, while valid, or an immediate failure)")]
+    public static partial void ServiceTokenFailed(ILogger logger, Exception exception, string service, TimeSpan backoff);
 }
