@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using GameSystem.Identity;
 using GameSystem.Mesh.Nats;
 using Microsoft.Extensions.Configuration;
@@ -144,6 +145,9 @@ internal sealed record HostSettings(
             Issuer = identity["Issuer"] ?? IdentityOptions.Default.Issuer,
             Audience = identity["Audience"] ?? IdentityOptions.Default.Audience,
             ServiceSecret = identity["ServiceSecret"],
+            VerifiedTokenCacheSize = identity["VerifiedTokenCacheSize"] is { } size
+                ? int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var entries) ? entries : throw new SettingException("GameSystem:Identity:VerifiedTokenCacheSize", $"'{size}' must be a whole number of tokens, 0 or more (0: verify every call).")
+                : IdentityOptions.Default.VerifiedTokenCacheSize,
         };
         try
         {

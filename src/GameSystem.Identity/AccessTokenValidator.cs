@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using GameSystem.Mesh;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -53,6 +54,13 @@ public sealed class AccessTokenValidator
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
 
+    // Tokens verified before, by their exact text: a caller sends the same token for minutes.
+    private readonly ConcurrentDictionary<string, Verified> _verified = new(StringComparer.Ordinal);
+    private long _signatureChecks;
+
+    /// <summary>Signatures checked so far (tests see the cache work through it).</summary>
+    internal long SignatureChecks => Interlocked.Read(ref _signatureChecks);
+
     /// <summary>Creates a validator over the keys of <paramref name="keys"/>.</summary>
     public AccessTokenValidator(SigningKeyProvider keys, IdentityOptions? options = null, TimeProvider? timeProvider = null)
     {
@@ -68,6 +76,27 @@ public sealed class AccessTokenValidator
         if (token.Length == 0 || token.Length > _options.MaxTokenBytes)
         {
             return AccessTokenValidation.Fail(AccessTokenFailure.Malformed, token.Length == 0 ? "the access token is empty" : $"the access token is longer than {_options.MaxTokenBytes} bytes");
+        }
+
+        if (_verified.TryGetValue(token, out var known))
+        {
+            // Still published (not retired since), and still within its lifetime.
+            SecurityKey? current;
+            try
+            {
+                current = await _keys.FindAsync(known.KeyId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return AccessTokenValidation.Fail(AccessTokenFailure.KeysUnavailable, "auth's signing keys could not be fetched; retry");
+            }
+
+            if (ReferenceEquals(current, known.Key))
+            {
+                return Expired(known.ValidFrom, known.ValidTo) ?? new AccessTokenValidation(known.Principal, AccessTokenFailure.None, string.Empty);
+            }
+
+            _verified.TryRemove(token, out _);
         }
 
         JsonWebToken jwt;
@@ -102,6 +131,7 @@ public sealed class AccessTokenValidator
             return AccessTokenValidation.Fail(AccessTokenFailure.BadSignature, "the access token is signed by a key auth does not publish (retired or unknown)");
         }
 
+        Interlocked.Increment(ref _signatureChecks);
         var result = await _handler.ValidateTokenAsync(jwt, new TokenValidationParameters
         {
             IssuerSigningKey = key,
@@ -128,10 +158,9 @@ public sealed class AccessTokenValidator
             };
         }
 
-        var now = _time.GetUtcNow().UtcDateTime;
-        if (jwt.ValidTo == DateTime.MinValue || now > jwt.ValidTo + _options.ClockSkew || (jwt.ValidFrom != DateTime.MinValue && now < jwt.ValidFrom - _options.ClockSkew))
+        if (Expired(jwt.ValidFrom, jwt.ValidTo) is { } expired)
         {
-            return AccessTokenValidation.Fail(AccessTokenFailure.Expired, "the access token has expired; refresh it");
+            return expired;
         }
 
         if (string.IsNullOrEmpty(jwt.Subject))
@@ -147,8 +176,48 @@ public sealed class AccessTokenValidator
             Claim(jwt, "scope") is { } scope ? [.. scope.Split(' ', StringSplitOptions.RemoveEmptyEntries)] : ImmutableArray<string>.Empty,
             jwt.Id,
             new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero));
+        Remember(token, new Verified(principal, jwt.Kid, key, jwt.ValidFrom, jwt.ValidTo));
         return new AccessTokenValidation(principal, AccessTokenFailure.None, string.Empty);
     }
+
+    private AccessTokenValidation? Expired(DateTime validFrom, DateTime validTo)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        return validTo == DateTime.MinValue || now > validTo + _options.ClockSkew || (validFrom != DateTime.MinValue && now < validFrom - _options.ClockSkew)
+            ? AccessTokenValidation.Fail(AccessTokenFailure.Expired, "the access token has expired; refresh it")
+            : null;
+    }
+
+    private void Remember(string token, Verified verified)
+    {
+        if (_options.VerifiedTokenCacheSize <= 0)
+        {
+            return;
+        }
+
+        if (_verified.Count >= _options.VerifiedTokenCacheSize)
+        {
+            // Full: forget what has expired; if that frees too little, start over (the next
+            // call of each caller verifies its token once more).
+            var now = _time.GetUtcNow().UtcDateTime;
+            foreach (var (held, entry) in _verified)
+            {
+                if (now > entry.ValidTo + _options.ClockSkew)
+                {
+                    _verified.TryRemove(held, out _);
+                }
+            }
+
+            if (_verified.Count >= _options.VerifiedTokenCacheSize * 3 / 4)
+            {
+                _verified.Clear();
+            }
+        }
+
+        _verified[token] = verified;
+    }
+
+    private sealed record Verified(MeshPrincipal Principal, string KeyId, SecurityKey Key, DateTime ValidFrom, DateTime ValidTo);
 
     private static string? Claim(JsonWebToken jwt, string name) =>
         jwt.TryGetPayloadValue<string>(name, out var value) && value.Length > 0 ? value : null;

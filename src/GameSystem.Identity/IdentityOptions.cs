@@ -38,6 +38,13 @@ public sealed record IdentityOptions
     /// </summary>
     public string? ServiceSecret { get; init; }
 
+    /// <summary>
+    /// How many verified tokens the validator remembers, so a caller's next call with the same
+    /// token costs a lookup instead of an ES256 verification; 0 verifies every call. An entry
+    /// serves until its token expires, and only while the key that signed it is still published.
+    /// </summary>
+    public int VerifiedTokenCacheSize { get; init; } = 10_000;
+
     /// <summary>How early, before it expires, a service token is replaced.</summary>
     public TimeSpan ServiceTokenRenewBefore { get; init; } = TimeSpan.FromMinutes(1);
 }

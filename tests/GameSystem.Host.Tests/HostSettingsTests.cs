@@ -99,6 +99,15 @@ public sealed class HostSettingsTests
         Assert.Equal("Configuration error: GameSystem:Identity:Mode 'trust-everyone' must be Enforce (the default) or Off.", error.Message);
     }
 
+    [Fact]
+    public void Identity_VerifiedTokenCacheSize_IsReadOrRefusedPrecisely()
+    {
+        Assert.Equal(10_000, Read().Identity!.VerifiedTokenCacheSize);
+        Assert.Equal(0, Read(("GameSystem:Identity:VerifiedTokenCacheSize", "0")).Identity!.VerifiedTokenCacheSize);
+        var error = Assert.Throws<SettingException>(() => Read(("GameSystem:Identity:VerifiedTokenCacheSize", "-1")));
+        Assert.Equal("Configuration error: GameSystem:Identity:VerifiedTokenCacheSize '-1' must be a whole number of tokens, 0 or more (0: verify every call).", error.Message);
+    }
+
     private static HostSettings Read(params (string Key, string Value)[] values) =>
         HostSettings.Read(new ConfigurationBuilder()
             .AddInMemoryCollection([new("GameSystem:Nats:Servers:0", "nats://127.0.0.1:4222"), new("GameSystem:Identity:ServiceSecret", TestSecret)])

@@ -169,6 +169,57 @@ public sealed class AccessTokenValidatorTests : IDisposable
     }
 
     [Fact(Timeout = 10_000)]
+    public async Task AVerifiedToken_IsNotVerifiedAgain_UntilItExpires()
+    {
+        var token = _issuer.Sign("acc-9", ["player"], "player", lifetime: TimeSpan.FromMinutes(2));
+        for (var i = 0; i < 5; i++)
+        {
+            var result = await _validator.ValidateAsync(token, Timeout);
+            Assert.True(result.IsValid, result.Reason);
+            Assert.Equal("acc-9", result.Principal!.Subject);
+        }
+
+        Assert.Equal(1, _validator.SignatureChecks);
+
+        // The same token with one payload character changed is another token: verified, refused.
+        var parts = token.Split('.');
+        var tampered = parts[0] + "." + parts[1][..^2] + (parts[1][^2] == 'A' ? "B" : "A") + parts[1][^1] + "." + parts[2];
+        Assert.False((await _validator.ValidateAsync(tampered, Timeout)).IsValid);
+
+        _time.Advance(TimeSpan.FromMinutes(3));
+        Assert.Equal(AccessTokenFailure.Expired, (await _validator.ValidateAsync(token, Timeout)).Failure);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task WithTheCacheOff_EveryCallVerifies()
+    {
+        var validator = new AccessTokenValidator(_keys, IdentityOptions.Default with { VerifiedTokenCacheSize = 0 }, _time);
+        var token = _issuer.Sign();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True((await validator.ValidateAsync(token, Timeout)).IsValid);
+        }
+
+        Assert.Equal(3, validator.SignatureChecks);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task AFullCache_KeepsVerifyingCorrectly()
+    {
+        var validator = new AccessTokenValidator(_keys, IdentityOptions.Default with { VerifiedTokenCacheSize = 4 }, _time);
+        var tokens = Enumerable.Range(0, 10).Select(i => _issuer.Sign($"acc-{i}")).ToList();
+        for (var round = 0; round < 2; round++)
+        {
+            foreach (var (token, i) in tokens.Select((t, i) => (t, i)))
+            {
+                var result = await validator.ValidateAsync(token, Timeout);
+                Assert.True(result.IsValid, result.Reason);
+                Assert.Equal($"acc-{i}", result.Principal!.Subject);
+            }
+        }
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task KeysThatCannotBeFetched_AreReportedAsSuch()
     {
         using var keys = new SigningKeyProvider(_ => throw new InvalidOperationException("auth is down"), timeProvider: _time);
