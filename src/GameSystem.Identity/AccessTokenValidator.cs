@@ -56,6 +56,7 @@ public sealed class AccessTokenValidator
 
     // Tokens verified before, by their exact text: a caller sends the same token for minutes.
     private readonly ConcurrentDictionary<string, Verified> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Verified>.AlternateLookup<ReadOnlySpan<char>> _verifiedBySpan;
     private long _signatureChecks;
 
     /// <summary>Signatures checked so far (tests see the cache work through it).</summary>
@@ -67,6 +68,26 @@ public sealed class AccessTokenValidator
         _keys = keys ?? throw new ArgumentNullException(nameof(keys));
         _options = options ?? IdentityOptions.Default;
         _time = timeProvider ?? TimeProvider.System;
+        _verifiedBySpan = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>
+    /// The principal of <paramref name="token"/> when it was verified before, is still within its
+    /// lifetime and its key is still among the fresh keys held: no signature check, no string, no
+    /// await. False when only <see cref="ValidateAsync"/> can say.
+    /// </summary>
+    public bool TryGetVerified(ReadOnlySpan<char> token, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MeshPrincipal? principal)
+    {
+        principal = null;
+        if (!_verifiedBySpan.TryGetValue(token, out var known)
+            || !_keys.TryFindHeld(known.KeyId, out var key) || !ReferenceEquals(key, known.Key)
+            || Expired(known.ValidFrom, known.ValidTo) is not null)
+        {
+            return false;
+        }
+
+        principal = known.Principal;
+        return true;
     }
 
     /// <summary>Verifies <paramref name="token"/> (without the <c>Bearer </c> prefix).</summary>

@@ -61,6 +61,17 @@ public sealed class SigningKeyProvider : IDisposable
         return keys.ById.GetValueOrDefault(keyId);
     }
 
+    /// <summary>
+    /// The key with id <paramref name="keyId"/> from the keys held, when they are fresh and hold
+    /// it; false when only <see cref="FindAsync"/> can say (it may fetch).
+    /// </summary>
+    internal bool TryFindHeld(string keyId, out SecurityKey? key)
+    {
+        key = null;
+        var keys = _keys;
+        return keys is not null && _time.GetUtcNow() - keys.FetchedAt < _options.KeyRefreshInterval && keys.ById.TryGetValue(keyId, out key);
+    }
+
     private async ValueTask<KeySet> RefreshAsync(KeySet? seen, CancellationToken cancellationToken)
     {
         await _fetch.WaitAsync(cancellationToken).ConfigureAwait(false);

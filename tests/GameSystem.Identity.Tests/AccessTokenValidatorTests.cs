@@ -180,6 +180,9 @@ public sealed class AccessTokenValidatorTests : IDisposable
         }
 
         Assert.Equal(1, _validator.SignatureChecks);
+        Assert.True(_validator.TryGetVerified(("Bearer " + token).AsSpan(7), out var fast));
+        Assert.Equal("acc-9", fast.Subject);
+        Assert.False(_validator.TryGetVerified(_issuer.Sign("acc-9"), out _));
 
         // The same token with one payload character changed is another token: verified, refused.
         var parts = token.Split('.');
@@ -187,6 +190,7 @@ public sealed class AccessTokenValidatorTests : IDisposable
         Assert.False((await _validator.ValidateAsync(tampered, Timeout)).IsValid);
 
         _time.Advance(TimeSpan.FromMinutes(3));
+        Assert.False(_validator.TryGetVerified(token, out _));
         Assert.Equal(AccessTokenFailure.Expired, (await _validator.ValidateAsync(token, Timeout)).Failure);
     }
 

@@ -1,5 +1,8 @@
 using System.Buffers;
 using System.Globalization;
+using GameSystem.Identity;
+using GameSystem.Identity.Tests;
+using GameSystem.Mesh;
 using GameSystem.Mesh.Benchmarks;
 using GameSystem.Mesh.Nats;
 using GameSystem.MeshTest.V1;
@@ -83,36 +86,63 @@ internal static class MeshBenchmark
             }
         };
 
+        // Mesh with caller identity, as the host runs it: the runtime's interceptor verifies the
+        // ES256 access token every call carries (once per token, then from its cache) and
+        // enforces the contract's access rule.
+        using var issuer = new TestIssuer(TimeProvider.System);
+        using var keys = new SigningKeyProvider(issuer.ListAsync);
+        var probe = MeshCatalog.FromAssemblies([typeof(BenchProbe).Assembly]).Single(s => s.ServiceInterface == typeof(IProbeService));
+        await using var identityServer = new NatsMeshServer(serverConnection, MeshServerOptions.Default with
+        {
+            SubjectPrefix = "bench-id",
+            Interceptors = [new IdentityServerInterceptor(new AccessTokenValidator(keys), [probe])],
+        });
+        identityServer.AddService(ProbeServiceDispatcher.Bind(new BenchProbe()));
+        await identityServer.StartAsync();
+        var identityClient = new ProbeServiceClient(new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = "bench-id" }));
+        var bearer = new Metadata { { IdentityServerInterceptor.AuthorizationHeader, "Bearer " + issuer.Sign(lifetime: TimeSpan.FromHours(2)) } };
+        Func<ValueTask> identified = async () =>
+        {
+            var reply = await identityClient.EchoAsync(request, bearer, deadline: null);
+            if (reply.Text.Length != request.Text.Length)
+            {
+                throw new InvalidOperationException("mesh echo with identity returned the wrong text");
+            }
+        };
+
         Console.WriteLine("Warming up (tiered JIT needs several seconds under load) …");
         await Load.RunAsync(raw, 16, settings.Warmup);
         await Load.RunAsync(mesh, 16, settings.Warmup);
+        await Load.RunAsync(identified, 16, settings.Warmup);
 
-        var report = new List<(int Concurrency, Figures Raw, Figures Mesh)>();
+        var report = new List<(int Concurrency, Figures Raw, Figures Mesh, Figures Identity)>();
         foreach (var concurrency in settings.Concurrency)
         {
             var rawRounds = new List<Figures>();
             var meshRounds = new List<Figures>();
+            var identityRounds = new List<Figures>();
             for (var round = 0; round < settings.Rounds; round++)
             {
                 rawRounds.Add(await Load.RunAsync(raw, concurrency, settings.Window));
                 meshRounds.Add(await Load.RunAsync(mesh, concurrency, settings.Window));
-                Console.WriteLine($"  c={concurrency,-4} round {round + 1}: raw {rawRounds[^1]} | mesh {meshRounds[^1]}");
+                identityRounds.Add(await Load.RunAsync(identified, concurrency, settings.Window));
+                Console.WriteLine($"  c={concurrency,-4} round {round + 1}: raw {rawRounds[^1]} | mesh {meshRounds[^1]} | mesh+identity {identityRounds[^1]}");
             }
 
-            report.Add((concurrency, Figures.Median(rawRounds), Figures.Median(meshRounds)));
+            report.Add((concurrency, Figures.Median(rawRounds), Figures.Median(meshRounds), Figures.Median(identityRounds)));
         }
 
         Console.WriteLine();
         Console.WriteLine("Medians of the rounds (µs; allocations are bytes per call, client and server together):");
-        Console.WriteLine("| in flight | raw calls/s | mesh calls/s | mesh/raw | raw p50 | mesh p50 | p50 ratio | raw p99 | mesh p99 | raw B/call | mesh B/call |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| in flight | raw calls/s | mesh calls/s | mesh/raw | raw p50 | mesh p50 | p50 ratio | raw p99 | mesh p99 | raw B/call | mesh B/call | +identity calls/s | +identity/raw | +identity p50 | +identity B/call |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var passed = true;
-        foreach (var (concurrency, r, m) in report)
+        foreach (var (concurrency, r, m, i) in report)
         {
             var throughputRatio = m.CallsPerSecond / r.CallsPerSecond;
             var p50Ratio = m.P50Micros / r.P50Micros;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {concurrency} | {r.CallsPerSecond:0} | {m.CallsPerSecond:0} | {throughputRatio:P1} | {r.P50Micros:0} | {m.P50Micros:0} | {p50Ratio:0.00} | {r.P99Micros:0} | {m.P99Micros:0} | {r.BytesPerCall:0} | {m.BytesPerCall:0} |"));
+                $"| {concurrency} | {r.CallsPerSecond:0} | {m.CallsPerSecond:0} | {throughputRatio:P1} | {r.P50Micros:0} | {m.P50Micros:0} | {p50Ratio:0.00} | {r.P99Micros:0} | {m.P99Micros:0} | {r.BytesPerCall:0} | {m.BytesPerCall:0} | {i.CallsPerSecond:0} | {i.CallsPerSecond / r.CallsPerSecond:P1} | {i.P50Micros:0} | {i.BytesPerCall:0} |"));
             if (concurrency >= 16 && throughputRatio < 0.90)
             {
                 passed = false;
