@@ -146,9 +146,10 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops gracefully: delivers what this process wrote since the last pass, for at most
-    /// <see cref="EventRelayOptions.StopTimeout"/> (or until <paramref name="cancellationToken"/>),
-    /// then stops. Whatever is left stays in the store for the next relay.
+    /// Stops gracefully: delivers what this process wrote since the last pass (and what it writes
+    /// meanwhile), for at most <see cref="EventRelayOptions.StopTimeout"/> (or until
+    /// <paramref name="cancellationToken"/>) and only while event-bus and the store answer, then
+    /// stops. Whatever is left stays in the store for the next relay, and a warning says so.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -159,11 +160,22 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
 
         _stopping = true;
         _wake.Writer.TryWrite(true);
+        bool cut;
         using (var budget = new CancellationTokenSource(_options.StopTimeout, _time))
         using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token))
         using (linked.Token.Register(_abort.Cancel))
         {
             await _loop.ConfigureAwait(false);
+            cut = linked.IsCancellationRequested;
+        }
+
+        // Left behind: what the stop was cut off from, what is still hot (written by this process,
+        // not delivered) and, while event-bus or the store is failing, whatever the relay saw pending.
+        var pending = Backlog.Pending;
+        var failing = _busOutage is not null || _storeOutage is not null;
+        if (cut || !_hot.IsEmpty || (failing && pending > 0))
+        {
+            LogStoppedUndelivered(_logger, Outbox, pending, cut ? "the time to stop ran out" : "event-bus or the state store could not take them");
         }
 
         Detach();
@@ -261,7 +273,8 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
                 Requeue(partitions);
             }
 
-            if (stopping)
+            // A stop delivers until what this process wrote is out, or a failure pauses the relay.
+            if (stopping && (_hot.IsEmpty || IsPaused))
             {
                 return;
             }
@@ -697,6 +710,9 @@ public sealed partial class EventRelay : IHostedService, IAsyncDisposable
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Error, Message = "A pass of the relay of outbox {Outbox} failed unexpectedly; retrying with backoff")]
     private static partial void LogPassFailed(ILogger logger, Exception exception, string outbox);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "The relay of outbox {Outbox} stopped before delivering everything ({Reason}): about {Pending} events stay in the state store, and the next relay to run delivers them")]
+    private static partial void LogStoppedUndelivered(ILogger logger, string outbox, long pending, string reason);
 
     /// <summary>What a relay last saw of its outbox.</summary>
     internal readonly record struct BacklogSnapshot(long Pending, TimeSpan OldestAge);

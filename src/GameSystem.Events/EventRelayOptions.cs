@@ -51,8 +51,8 @@ public sealed record EventRelayOptions
     public long BacklogSizeWarning { get; init; } = 10_000;
 
     /// <summary>
-    /// How long a graceful stop may spend delivering what this process wrote last, after the
-    /// services stopped taking calls; what is left stays in the store for the next relay.
+    /// How long a graceful stop may spend delivering what this process wrote last; what is left
+    /// stays in the store for the next relay, and the stop logs that it left something.
     /// </summary>
     public TimeSpan StopTimeout { get; init; } = TimeSpan.FromSeconds(3);
 

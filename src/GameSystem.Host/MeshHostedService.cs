@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GameSystem.CapabilityRegistry.V1;
 using GameSystem.EventBus.V1;
 using GameSystem.Events;
@@ -14,8 +15,9 @@ namespace GameSystem.Host;
 
 /// <summary>
 /// Connects to NATS, serves the selected services (implemented ones bound to their
-/// implementation, the rest answering UNIMPLEMENTED), and on shutdown stops taking calls
-/// and lets those in flight finish before the connection drains.
+/// implementation, the rest answering UNIMPLEMENTED), and on shutdown first ends what the host
+/// sends itself (subscriptions, registrations, outbox deliveries), then stops taking calls and
+/// lets those in flight finish before the connection drains.
 /// </summary>
 internal sealed partial class MeshHostedService(
     IServiceProvider services,
@@ -25,6 +27,8 @@ internal sealed partial class MeshHostedService(
     ILoggerFactory loggerFactory,
     ILogger<MeshHostedService> logger) : IHostedService, IAsyncDisposable
 {
+    private static readonly TimeSpan MinimumDrain = TimeSpan.FromSeconds(1);
+
     private readonly List<object> _implementations = [];
     private readonly List<ServiceEvents> _events = [];
     private readonly List<CapabilityRegistration> _registrations = [];
@@ -152,24 +156,59 @@ internal sealed partial class MeshHostedService(
         }
     }
 
-    /// <summary>A service that records domain events takes an outbox of its own, named after it (the relay that drains it is not wired yet).</summary>
+    /// <summary>
+    /// Graceful stop, within <see cref="MeshServerOptions.ShutdownTimeout"/> in all. First what the
+    /// host itself sends, while every service it runs still answers (its own auth, capability-registry
+    /// and event-bus among them): the services' subscriptions and background work end, its instances
+    /// deregister, and its relays deliver what the services wrote last. Only then do the servers stop
+    /// taking calls and drain. Streams the host holds on its own event-bus would otherwise keep that
+    /// drain waiting for the whole timeout, and what it sends last would find nobody answering.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(settings.Server.ShutdownTimeout);
+
+        // Cancelled, the consumers' and feeds' Subscribe streams end, so event-bus has nothing to
+        // wait for; a handler cut off leaves its event unacknowledged, delivered again later.
         // Callers looking for a provider stop finding this host before it stops answering.
-        await Task.WhenAll(_registrations.Select(r => r.StopAsync(cancellationToken))).ConfigureAwait(false);
+        await StepAsync(
+            "stopping the event consumers, the services' background work and the capability registrations",
+            Task.WhenAll([
+                .. _events.SelectMany(events => events.Consumers).Select(consumer => consumer.StopAsync(budget.Token)),
+                .. _implementations.OfType<IHostedService>().Select(background => background.StopAsync(budget.Token)),
+                .. _registrations.Select(registration => registration.StopAsync(budget.Token)),
+            ]),
+            budget.Token).ConfigureAwait(false);
+
+        // After the deregistrations and the last timers, so their events go out too; each relay for
+        // at most EventRelayOptions.StopTimeout. What is left stays in the outbox for the next relay.
+        await StepAsync(
+            "delivering the outboxes",
+            Task.WhenAll(_events.Select(events => events.Relay).OfType<EventRelay>().Select(relay => relay.StopAsync(budget.Token))),
+            budget.Token).ConfigureAwait(false);
+
         if (_server is not null)
         {
-            await _server.StopAsync(cancellationToken).ConfigureAwait(false);
+            // What the budget has left; a spent budget still leaves a moment to refuse what reached
+            // the instance and to cancel what runs, rather than dropping it.
+            var left = settings.Server.ShutdownTimeout - Stopwatch.GetElapsedTime(started);
+            using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            drain.CancelAfter(left > MinimumDrain ? left : MinimumDrain);
+            try
+            {
+                // Bounded by itself: past the token it cancels the calls still running.
+                await _server.StopAsync(drain.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (drain.IsCancellationRequested)
+            {
+                LogStepCutShort(logger, "draining the servers", settings.Server.ShutdownTimeout.TotalSeconds);
+            }
         }
 
-        foreach (var background in _implementations.OfType<IHostedService>().Reverse())
-        {
-            await background.StopAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        // Last, once nothing writes any more: each relay first delivers what its service wrote
-        // last (for at most EventRelayOptions.StopTimeout), all services at once.
-        await Task.WhenAll(_events.Select(events => events.StopAsync(cancellationToken))).ConfigureAwait(false);
+        var took = Stopwatch.GetElapsedTime(started);
+        LogStopped(logger, took.TotalSeconds);
     }
 
     public async ValueTask DisposeAsync()
@@ -203,6 +242,25 @@ internal sealed partial class MeshHostedService(
         }
     }
 
+    /// <summary>Awaits one step of the stop until <paramref name="budget"/> runs out; a step cut short or failing is logged and the stop goes on.</summary>
+    private async Task StepAsync(string step, Task work, CancellationToken budget)
+    {
+        try
+        {
+            await work.WaitAsync(budget).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            LogStepCutShort(logger, step, settings.Server.ShutdownTimeout.TotalSeconds);
+        }
+#pragma warning disable CA1031 // One step failing must not keep the next ones, the servers' drain above all, from running.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogStepFailed(logger, ex, step);
+        }
+    }
+
     private static List<Capability> CapabilitiesOf(MeshServiceInfo service) =>
         [.. (service.Descriptor.GetOptions()?.GetExtension(OptionsExtensions.Service)?.Capabilities ?? []).Select(name => new Capability { Name = name })];
 
@@ -217,6 +275,15 @@ internal sealed partial class MeshHostedService(
 
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "State store: in memory (GameSystem:Store:Redis is not set); service state is lost when the host stops")]
     private static partial void LogMemoryStore(ILogger logger);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Stopped gracefully in {Seconds:0.00}s")]
+    private static partial void LogStopped(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "Graceful stop: {Step} was cut short when the shutdown timeout ({TimeoutSeconds}s, GameSystem:Mesh:ShutdownTimeout) ran out; going on with the stop")]
+    private static partial void LogStepCutShort(ILogger logger, string step, double timeoutSeconds);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Error, Message = "Graceful stop: {Step} failed; going on with the stop")]
+    private static partial void LogStepFailed(ILogger logger, Exception exception, string step);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "  {Service,-26} {State,-13} {Subject}")]
     private static partial void LogService(ILogger logger, string service, string state, string subject);

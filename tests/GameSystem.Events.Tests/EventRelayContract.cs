@@ -312,6 +312,104 @@ public abstract class EventRelayContract(NatsServerFixture nats)
         await Eventually.HoldsAsync(() => logs.Count(3008) == 1, "the caught-up line");
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task Stop_DeliversEverythingThisProcessWrote_BeforeItReturns()
+    {
+        await using var harness = await BusHarness.StartAsync(nats);
+        harness.Bus.PublishDelay = TimeSpan.FromMilliseconds(50);
+        var store = await CreateStoreAsync();
+        var outbox = NewOutbox();
+        var logs = new LogRecorder();
+
+        // One event per claim and one claim per pass: the writes outlast the pass the stop finds running.
+        await using var relay = await StartRelayAsync(outbox, store, harness, Fast with { ClaimSize = 1, MaxClaimsPerPass = 1, StopTimeout = TimeSpan.FromSeconds(10) }, logs);
+        var partitions = new[] { NewPartition(), NewPartition() };
+        var written = partitions.ToDictionary(p => p, _ => new List<DomainEvent>());
+        for (var n = 1; n <= 12; n++)
+        {
+            var partition = partitions[n % 2];
+            written[partition].Add(await WriteAsync(store, outbox, partition, NewEvent(partition, n)));
+        }
+
+        await relay.StopAsync(Timeout);
+
+        foreach (var partition in partitions)
+        {
+            Assert.Equal(written[partition].Select(e => e.EventId), StoredOf(harness, partition).Select(e => e.EventId));
+        }
+
+        Assert.Equal(0, logs.Count(3011));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Stop_WhileEventBusIsDown_ReturnsAtOnce_SaysWhatItLeaves_AndTheNextRelayDeliversIt()
+    {
+        await using var harness = await BusHarness.StartAsync(nats);
+        harness.Bus.RefusePublish = StatusCode.Unavailable;
+        var store = await CreateStoreAsync();
+        var outbox = NewOutbox();
+        var logs = new LogRecorder();
+        var stopTimeout = TimeSpan.FromSeconds(20);
+        await using var relay = await StartRelayAsync(outbox, store, harness, Fast with { StopTimeout = stopTimeout }, logs);
+        var partition = NewPartition();
+        var written = new List<DomainEvent>();
+        for (var n = 1; n <= 3; n++)
+        {
+            written.Add(await WriteAsync(store, outbox, partition, NewEvent(partition, n)));
+        }
+
+        await Eventually.HoldsAsync(() => logs.Count(3001) == 1, "the outage noticed");
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await relay.StopAsync(Timeout);
+
+        // Not the stop's whole budget: a relay that event-bus refuses has nothing more to try.
+        Assert.True(stopping.Elapsed < stopTimeout / 4, $"the stop took {stopping.Elapsed.TotalSeconds:0.0} s of its {stopTimeout.TotalSeconds} s");
+        var warning = Assert.Single(logs.Entries, e => e.EventId == 3011).Message;
+        Assert.Contains($"outbox {outbox.Name}", warning, StringComparison.Ordinal);
+        Assert.Contains("event-bus or the state store could not take them", warning, StringComparison.Ordinal);
+        Assert.Contains("about 3 events", warning, StringComparison.Ordinal);
+        Assert.Empty(harness.Bus.Stored());
+
+        harness.Bus.RefusePublish = null;
+        await using var next = await StartRelayAsync(new EventOutbox(outbox.Name), store, harness);
+        await StoredAsync(harness, partition, written.Count);
+        Assert.Equal(written.Select(e => e.EventId), StoredOf(harness, partition).Select(e => e.EventId));
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Stop_CutShortByItsTimeout_SaysSo_AndTheNextRelayDeliversTheRestInOrder()
+    {
+        await using var harness = await BusHarness.StartAsync(nats);
+        var store = await CreateStoreAsync();
+        var outbox = NewOutbox();
+        var partition = NewPartition();
+        var written = new List<DomainEvent>();
+        for (var n = 1; n <= 20; n++)
+        {
+            written.Add(await WriteAsync(store, outbox, partition, NewEvent(partition, n)));
+        }
+
+        // Started after the writes (its first sweep finds them) and slow to publish: its stop, in the
+        // middle of that pass, finds most of them waiting.
+        harness.Bus.PublishDelay = TimeSpan.FromMilliseconds(100);
+        var logs = new LogRecorder();
+        var stopTimeout = TimeSpan.FromMilliseconds(300);
+        await using var relay = await StartRelayAsync(outbox, store, harness, Fast with { StopTimeout = stopTimeout }, logs);
+        await StoredAsync(harness, partition, 1);
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await relay.StopAsync(Timeout);
+
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"a stop of {stopTimeout.TotalMilliseconds} ms took {stopping.Elapsed.TotalSeconds:0.0} s");
+        var warning = Assert.Single(logs.Entries, e => e.EventId == 3011).Message;
+        Assert.Contains("the time to stop ran out", warning, StringComparison.Ordinal);
+        Assert.True(StoredOf(harness, partition).Count < written.Count, "the stop delivered everything: nothing was cut short");
+
+        harness.Bus.PublishDelay = TimeSpan.Zero;
+        await using var next = await StartRelayAsync(new EventOutbox(outbox.Name), store, harness);
+        await StoredAsync(harness, partition, written.Count);
+        Assert.Equal(written.Select(e => e.EventId), StoredOf(harness, partition).Select(e => e.EventId));
+    }
+
     [Fact(Timeout = 10_000)]
     public async Task OnApplied_RunsOnceTheTransactionApplied_AndNeverWhenItIsRefused()
     {
