@@ -1,7 +1,5 @@
-using GameSystem.Auth.V1;
 using GameSystem.CapabilityRegistry.V1;
 using Registration = GameSystem.CapabilityRegistry.V1.RegisterRequest;
-using RegisterRequest = GameSystem.Auth.V1.RegisterRequest;
 using GameSystem.Mesh.Nats;
 using GameSystem.Testing;
 using GameSystem.TimeManager.V1;
@@ -23,22 +21,12 @@ public sealed class HostIdentityEndToEndTests(NatsServerFixture nats)
     {
         var prefix = MeshCaller.NewPrefix();
         await using var host = HostProcess.Start(
-            ["--services", "auth,time-manager,capability-registry", "--nats", nats.Url, "--GameSystem:Mesh:SubjectPrefix", prefix,
-             "--GameSystem:Auth:PasswordMemoryKib", "1024", "--GameSystem:Auth:PasswordIterations", "1"],
-            new Dictionary<string, string>
-            {
-                ["GameSystem__Identity__Mode"] = "Enforce",
-                ["GameSystem__Identity__ServiceSecret"] = Convert.ToBase64String([.. Enumerable.Range(7, 32).Select(i => (byte)i)]),
-                ["GameSystem__Auth__KeyEncryptionKey"] = Convert.ToBase64String([.. Enumerable.Range(100, 32).Select(i => (byte)i)]),
-            });
+            ["--services", "auth,time-manager,capability-registry", "--nats", nats.Url, "--GameSystem:Mesh:SubjectPrefix", prefix],
+            HostProcess.IdentityEnforced);
         await host.WaitForOutputAsync(line => line.Contains(TimeManagerHost.Subject(prefix), StringComparison.Ordinal), TimeManagerHost.StartTimeout, Cancellation);
         await using var caller = await MeshCaller.ConnectAsync(nats, prefix);
         var invoker = new NatsMeshClient(caller.Connection, MeshClientOptions.Default with { SubjectPrefix = prefix });
-        var auth = new AuthServiceClient(invoker);
-
-        await auth.RegisterAsync(new RegisterRequest { Username = "aria", Email = "aria@example.com", Password = "correct horse battery", RequestId = Guid.NewGuid().ToString() }, cancellationToken: Cancellation);
-        var login = await auth.LoginAsync(new LoginRequest { Login = "aria", Password = "correct horse battery", ClientName = "host-tests" }, cancellationToken: Cancellation);
-        var bearer = new Metadata { { "authorization", "Bearer " + login.Tokens.AccessToken } };
+        var bearer = await caller.RegisterPlayerAsync("aria", Cancellation);
 
         // The player's token opens time-manager; no token does not.
         var created = await caller.TimeManager.CreateClockAsync(new CreateClockRequest { WorldId = "hub", RequestId = Guid.NewGuid().ToString(), TimeScale = 60 }, bearer, cancellationToken: Cancellation);
