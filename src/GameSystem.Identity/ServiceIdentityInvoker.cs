@@ -45,24 +45,8 @@ public sealed class ServiceIdentityInvoker(IMeshCallInvoker inner, ServiceTokenS
         }
     }
 
-    private async ValueTask<CallOptions> WithTokenAsync(CallOptions options)
-    {
-        if (options.Headers?.GetValue(IdentityServerInterceptor.AuthorizationHeader) is not null)
-        {
-            return options;
-        }
-
-        var token = await _tokens.GetTokenAsync(options.CancellationToken).ConfigureAwait(false);
-        var headers = new Metadata();
-        if (options.Headers is { } existing)
-        {
-            foreach (var entry in existing)
-            {
-                headers.Add(entry);
-            }
-        }
-
-        headers.Add(IdentityServerInterceptor.AuthorizationHeader, "Bearer " + token);
-        return options.WithHeaders(headers);
-    }
+    private async ValueTask<CallOptions> WithTokenAsync(CallOptions options) =>
+        options.Headers?.GetValue(IdentityServerInterceptor.AuthorizationHeader) is not null
+            ? options
+            : BearerToken.Attach(options, await _tokens.GetTokenAsync(options.CancellationToken).ConfigureAwait(false));
 }

@@ -1,6 +1,8 @@
+using GameSystem.Auth.V1;
 using GameSystem.Mesh.Nats;
 using GameSystem.Testing;
 using GameSystem.TimeManager.V1;
+using Grpc.Core;
 using NATS.Client.Core;
 
 namespace GameSystem.Host.Tests;
@@ -20,9 +22,12 @@ internal sealed class MeshCaller : IAsyncDisposable
         _invoker = invoker;
         TimeManager = new TimeManagerServiceClient(invoker);
         EventBus = new GameSystem.EventBus.V1.EventBusServiceClient(invoker);
+        Auth = new AuthServiceClient(invoker);
     }
 
     public NatsConnection Connection { get; }
+
+    public AuthServiceClient Auth { get; }
 
     public TimeManagerServiceClient TimeManager { get; }
 
@@ -35,6 +40,15 @@ internal sealed class MeshCaller : IAsyncDisposable
     {
         var connection = await nats.ConnectAsync("host-tests-client");
         return new MeshCaller(connection, new NatsMeshClient(connection, MeshClientOptions.Default with { SubjectPrefix = prefix, MaxRetryAttempts = 0 }));
+    }
+
+    /// <summary>Registers the player <paramref name="username"/> with the mesh's auth and logs in: the metadata its calls carry.</summary>
+    public async Task<Metadata> RegisterPlayerAsync(string username, CancellationToken cancellationToken)
+    {
+        const string password = "correct horse battery";
+        await Auth.RegisterAsync(new RegisterRequest { Username = username, Email = username + "@example.com", Password = password, RequestId = Guid.NewGuid().ToString() }, cancellationToken: cancellationToken);
+        var login = await Auth.LoginAsync(new LoginRequest { Login = username, Password = password, ClientName = "host-tests" }, cancellationToken: cancellationToken);
+        return new Metadata { { "authorization", "Bearer " + login.Tokens.AccessToken } };
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using GameSystem.CapabilityRegistry.V1;
+using GameSystem.Mesh;
 using GameSystem.Services.CapabilityRegistry.Internal;
 using GameSystem.State;
 using Google.Protobuf.WellKnownTypes;
@@ -15,7 +16,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        RequireService(context, "Register");
+        MeshAuthorization.RequireService(context.GetPrincipal(), "Register");
         var violations = new Violations();
         InstanceRules.Check(request.Instance, "instance", _options.MinTtl, _options.MaxTtl, violations);
         violations.ThrowIfAny();
@@ -60,7 +61,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        RequireService(context, "Heartbeat");
+        MeshAuthorization.RequireService(context.GetPrincipal(), "Heartbeat");
         var violations = new Violations();
         violations.Check(InstanceRules.IsInstanceId(request.InstanceId), "instance_id", $"{InstanceRules.InstanceIdRule}; got '{request.InstanceId}'.");
         violations.Check(InstanceRules.IsLeaseId(request.LeaseId), "lease_id", $"must be the lease_id Register returned (32 hex digits); got '{request.LeaseId}'.");
@@ -126,7 +127,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        RequireService(context, "Deregister");
+        MeshAuthorization.RequireService(context.GetPrincipal(), "Deregister");
         var violations = new Violations();
         violations.Check(InstanceRules.IsInstanceId(request.InstanceId), "instance_id", $"{InstanceRules.InstanceIdRule}; got '{request.InstanceId}'.");
         violations.Check(request.LeaseId.Length == 0 || InstanceRules.IsLeaseId(request.LeaseId), "lease_id", $"must be empty or a lease_id Register returned (32 hex digits); got '{request.LeaseId}'.");

@@ -1,4 +1,5 @@
 using GameSystem.CapabilityRegistry.V1;
+using GameSystem.Mesh;
 using GameSystem.Services.CapabilityRegistry.Internal;
 using GameSystem.State;
 using Grpc.Core;
@@ -20,6 +21,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "GetInstance");
         RequireInstanceId(request.InstanceId);
         var entry = await _store.GetAsync(StoreKeys.Live(request.InstanceId), context.CancellationToken).ConfigureAwait(false);
         var live = Registration.LiveAt(entry, _time.GetUtcNow()) ?? throw Errors.UnknownInstance(request.InstanceId);
@@ -31,6 +33,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "ListInstances");
         var pageSize = PageSize(request.PageSize);
         Errors.Require(request.ServiceName.Length == 0 || InstanceRules.IsServiceName(request.ServiceName), "service_name", $"must be empty or a service name of [a-z0-9-] starting with a letter, e.g. 'weather-manager'; got '{request.ServiceName}'.");
         Errors.Require(System.Enum.IsDefined(request.Health), "health", $"{(int)request.Health} is not an InstanceHealth.");
@@ -92,6 +95,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "ListProviders");
         var violations = new Violations();
         violations.Check(InstanceRules.IsCapabilityName(request.Capability), "capability", $"{InstanceRules.CapabilityNameRule}; got '{request.Capability}'.");
         violations.Check(request.PageSize is >= 0 and <= MaxPageSize, "page_size", $"must be 1-{MaxPageSize} (0 selects {DefaultPageSize}); got {request.PageSize}.");
@@ -148,6 +152,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "ListCapabilities");
         var pageSize = PageSize(request.PageSize);
         Errors.Require(request.NamePrefix.Length <= 128 && request.NamePrefix.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '.'), "name_prefix", $"must be empty or the start of a capability name (at most 128 characters of [a-z0-9_.]), e.g. 'ai.'; got '{request.NamePrefix}'.");
         var after = PageTokens.Decode(request.PageToken, "ListCapabilities", 1)?[0];

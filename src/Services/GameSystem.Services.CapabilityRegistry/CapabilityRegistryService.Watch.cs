@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using GameSystem.CapabilityRegistry.V1;
 using GameSystem.EventBus.V1;
+using GameSystem.Mesh;
 using GameSystem.Services.CapabilityRegistry.Internal;
 using GameSystem.State;
 using Google.Protobuf.WellKnownTypes;
@@ -27,6 +28,7 @@ public sealed partial class CapabilityRegistryService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "WatchProviders");
         var violations = new Violations();
         violations.Check(request.Capabilities.Count <= InstanceRules.MaxWatchedCapabilities, "capabilities", $"must name at most {InstanceRules.MaxWatchedCapabilities} capabilities (empty watches every one); got {request.Capabilities.Count}.");
         for (var i = 0; i < request.Capabilities.Count; i++)

@@ -4,7 +4,6 @@ using GameSystem.Events;
 using GameSystem.Mesh;
 using GameSystem.Services.CapabilityRegistry.Internal;
 using GameSystem.State;
-using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -22,9 +21,9 @@ namespace GameSystem.Services.CapabilityRegistry;
 /// </summary>
 /// <remarks>
 /// Register, Heartbeat and Deregister are declared <c>MESH_ACCESS_INTERNAL</c>: the runtime
-/// refuses callers that are not services. The handlers check it again when a verified principal
-/// is present; without one (a mesh run without the identity interceptor, as in tests) they
-/// serve the call, since nothing else a caller sends is an identity to check.
+/// refuses callers that are not services. The handlers check it again and fail closed
+/// (<see cref="MeshAuthorization.RequireService"/>), so a server run without the identity
+/// interceptor registers nothing: nothing else a caller sends is an identity.
 /// </remarks>
 public sealed partial class CapabilityRegistryService : ICapabilityRegistryService, IHostedService, IDisposable
 {
@@ -76,15 +75,6 @@ public sealed partial class CapabilityRegistryService : ICapabilityRegistryServi
 
     /// <summary>Runs one expiry sweep now (tests, and operators through a debugger); returns when the next lease ends.</summary>
     internal ValueTask<DateTimeOffset?> SweepAsync(CancellationToken cancellationToken) => _expiry.SweepAsync(cancellationToken);
-
-    /// <summary>PERMISSION_DENIED when a verified caller is not a service (the contract's MESH_ACCESS_INTERNAL).</summary>
-    private static void RequireService(ServerCallContext context, string rpc)
-    {
-        if (context.GetPrincipal() is { IsService: false } principal)
-        {
-            throw Errors.PermissionDenied($"{rpc} is for services only (MESH_ACCESS_INTERNAL); '{principal.Subject}' is not a service account. Instances register through their host's service token.");
-        }
-    }
 
     private static int PageSize(int pageSize, string field = "page_size")
     {

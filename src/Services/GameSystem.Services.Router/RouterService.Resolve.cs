@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using GameSystem.Mesh;
 using GameSystem.Router.V1;
 using GameSystem.Services.Router.Internal;
 using Google.Protobuf.WellKnownTypes;
@@ -21,6 +22,7 @@ public sealed partial class RouterService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "Resolve");
         var target = Target(request);
         Errors.Require(request.SplitKey.Length <= MaxSplitKeyLength, "split_key", $"is at most {MaxSplitKeyLength} characters; it has {request.SplitKey.Length}");
         var table = _cache.Current ?? await _cache.GetAsync(context.CancellationToken).ConfigureAwait(false);
@@ -52,6 +54,7 @@ public sealed partial class RouterService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "WatchRoutes");
         await foreach (var change in WatchAsync(request.SendInitial, context.CancellationToken).ConfigureAwait(false))
         {
             yield return change;

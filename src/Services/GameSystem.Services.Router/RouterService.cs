@@ -22,7 +22,11 @@ namespace GameSystem.Services.Router;
 /// </summary>
 public sealed partial class RouterService : IRouterService, IHostedService, IAsyncDisposable
 {
-    /// <summary>The scope a caller needs to change the table.</summary>
+    /// <summary>
+    /// The scope a caller needs to change the table. The contract declares it and the handlers
+    /// check it again, failing closed (<see cref="MeshAuthorization"/>): a server run without the
+    /// identity interceptor leaves the table read-only.
+    /// </summary>
     public const string AdminScope = "router.admin";
 
     private const int MaxRequestIdLength = 200;
@@ -80,7 +84,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var principal = RequireAdmin(context);
+        var principal = MeshAuthorization.RequireScope(context.GetPrincipal(), AdminScope, "CreateRoute");
         Errors.Require(request.RequestId.Length is > 0 and <= MaxRequestIdLength, "request_id", $"is required: a client-chosen id (a UUID, at most {MaxRequestIdLength} characters) that makes retries safe");
         Errors.Require(request.Route is not null, "route", "is required: the route to create, with route_id, match and backends");
         var problems = RouteRules.Check(request.Route!, "route");
@@ -140,6 +144,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "GetRoute");
         RequireRouteId(request.RouteId, "route_id");
         var (record, _) = await RouteCache.ReadAsync(_store, context.CancellationToken).ConfigureAwait(false);
         return new GetRouteResponse { Route = Find(record, request.RouteId) ?? throw RouteNotFound(request.RouteId) };
@@ -150,6 +155,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "ListRoutes");
         Errors.Require(request.PageSize is >= 0 and <= 500, "page_size", $"must be 1-500 (0 selects 100); got {request.PageSize}");
         Errors.Require(System.Enum.IsDefined(request.BackendKind), "backend_kind", $"{(int)request.BackendKind} is not a BackendKind");
         var pageSize = request.PageSize == 0 ? 100 : request.PageSize;
@@ -177,7 +183,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var principal = RequireAdmin(context);
+        var principal = MeshAuthorization.RequireScope(context.GetPrincipal(), AdminScope, "UpdateRoute");
         Errors.Require(request.Route is not null, "route", "is required: route.route_id names the route, and the fields named in update_mask hold the new values");
         var changes = request.Route!;
         RequireRouteId(changes.RouteId, "route.route_id");
@@ -219,7 +225,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var principal = RequireAdmin(context);
+        var principal = MeshAuthorization.RequireScope(context.GetPrincipal(), AdminScope, "SetBackendWeights");
         RequireRouteId(request.RouteId, "route_id");
         Errors.Require(request.Weights.Count > 0, "weights", "is required: the new weight of at least one backend, e.g. [{\"backend_id\":\"nats\",\"weight\":50}]");
         Errors.Require(request.UpdatedBy.Length <= RouteRules.MaxUpdatedByLength, "updated_by", $"is at most {RouteRules.MaxUpdatedByLength} characters");
@@ -255,7 +261,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        var principal = RequireAdmin(context);
+        var principal = MeshAuthorization.RequireScope(context.GetPrincipal(), AdminScope, "DeleteRoute");
         RequireRouteId(request.RouteId, "route_id");
         Errors.Require(request.ExpectedVersion >= 0, "expected_version", $"is {request.ExpectedVersion}; pass the version you read, or 0 to delete whatever the version");
         var cancellationToken = context.CancellationToken;
@@ -371,24 +377,7 @@ public sealed partial class RouterService : IRouterService, IHostedService, IAsy
         }
     }
 
-    /// <summary>
-    /// The caller, who must hold <see cref="AdminScope"/>. A call without a verified principal
-    /// is let through: the mesh's identity interceptor refuses unauthenticated calls before
-    /// they get here, so none reaches a handler where identity is enforced; where it is not
-    /// configured (a development host, the tests) there is no identity to check.
-    /// </summary>
-    private static MeshPrincipal? RequireAdmin(ServerCallContext context)
-    {
-        var principal = context.GetPrincipal();
-        if (principal is not null && !principal.HasScope(AdminScope))
-        {
-            throw Errors.PermissionDenied($"Changing the routing table needs the scope '{AdminScope}', which the caller '{principal.Subject}' does not hold.");
-        }
-
-        return principal;
-    }
-
-    private static string UpdatedBy(string given, MeshPrincipal? principal) => given.Length > 0 ? given : principal?.Subject ?? "";
+    private static string UpdatedBy(string given, MeshPrincipal principal) => given.Length > 0 ? given : principal.Subject;
 
     private static void RequireRouteId(string routeId, string field) =>
         Errors.Require(RouteRules.IsId(routeId), field, routeId.Length == 0 ? "is required: the id of a route, e.g. 'quests-accept'" : $"'{routeId}' is not a route id (lower_kebab, 1-63 characters)");

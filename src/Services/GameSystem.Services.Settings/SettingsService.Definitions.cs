@@ -69,6 +69,7 @@ public sealed partial class SettingsService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "GetSettingDefinition");
         ValidateKey(request.Key, "key");
         var stored = await _store.GetAsync(StoreKeys.Definition(request.Key), context.CancellationToken).ConfigureAwait(false) ?? throw NotDefined(request.Key);
         return new GetSettingDefinitionResponse { Definition = DefinitionRecord.Parser.ParseFrom(stored.Value.Span).Definition };
@@ -79,6 +80,7 @@ public sealed partial class SettingsService
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        MeshAuthorization.RequireCaller(context.GetPrincipal(), "ListSettingDefinitions");
         var pageSize = PageCursor.Size(request.PageSize, defaultSize: 100, max: 500);
         Errors.Require(request.KeyPrefix.Length == 0 || SettingRules.IsValidKeyPrefix(request.KeyPrefix), "key_prefix", $"'{request.KeyPrefix}' is not the start of a key: lower-case letters, digits, '_' and '.', such as 'audio.'.");
         Errors.Require(SettingRules.IsValidCategory(request.Category), "category", $"'{request.Category}' is not a category: a lower_snake word such as 'audio'.");

@@ -21,7 +21,7 @@ public sealed partial class SettingsService
         ArgumentNullException.ThrowIfNull(context);
         ValidatePlayer(request.PlayerId, required: false);
         ValidateKey(request.Key, "key");
-        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: false);
+        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: false, "GetEffectiveSetting");
         var (definitions, overrides) = await ReadAsync(request.PlayerId, [request.Key], context.CancellationToken).ConfigureAwait(false);
         var definition = definitions[0] ?? throw NotDefined(request.Key);
         return new GetEffectiveSettingResponse { Setting = Resolve(definition, request.PlayerId, overrides[0]) };
@@ -36,7 +36,7 @@ public sealed partial class SettingsService
         var prefixes = ValidatePrefixes(request.KeyPrefixes);
         var pageSize = PageCursor.Size(request.PageSize, defaultSize: 200, max: 1000);
         Errors.Require(!request.OverridesOnly || request.PlayerId.Length > 0, "overrides_only", "needs a player_id: the global defaults have no overrides.");
-        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: false);
+        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: false, "ListEffectiveSettings");
         var listing = $"effective|{request.PlayerId}|{string.Join(',', prefixes.Order(StringComparer.Ordinal))}|{request.OverridesOnly}";
         var after = PageCursor.Resume(request.PageToken, listing);
         var (items, resumeAfter) = await EffectivePageAsync(request.PlayerId, prefixes, request.OverridesOnly, after, pageSize, context.CancellationToken).ConfigureAwait(false);
@@ -54,7 +54,7 @@ public sealed partial class SettingsService
         ValidateKey(request.Key, "key");
         Errors.Require(request.Value is { KindCase: not TypedValue.KindOneofCase.None }, "value", "is required: the new value, of the setting's value_type (ClearPlayerSetting removes an override).");
         Errors.Require(!request.HasExpectedVersion || request.ExpectedVersion >= 0, "expected_version", $"is the override's version as last read, 0 for none; got {request.ExpectedVersion}.");
-        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: true);
+        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: true, "SetPlayerSetting");
         var change = new Change("", request.Key, request.Value, request.HasExpectedVersion ? request.ExpectedVersion : null);
         var claim = request.ValidateOnly ? null : RetryClaim.For(request.RequestId, "SetPlayerSetting", request, (rpc, id) => StoreKeys.PlayerRequest(request.PlayerId, rpc, id));
         return await ApplyAsync(request.PlayerId, [change], request.ValidateOnly, claim, SetPlayerSettingResponse.Parser, s => new SetPlayerSettingResponse { Setting = s[0] }, context.CancellationToken).ConfigureAwait(false);
@@ -97,7 +97,7 @@ public sealed partial class SettingsService
         }
 
         Errors.Require(problems);
-        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: true);
+        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: true, "BatchSetPlayerSettings");
         var claim = request.ValidateOnly ? null : RetryClaim.For(request.RequestId, "BatchSetPlayerSettings", request, (rpc, id) => StoreKeys.PlayerRequest(request.PlayerId, rpc, id));
         return await ApplyAsync(request.PlayerId, changes, request.ValidateOnly, claim, BatchSetPlayerSettingsResponse.Parser, s => new BatchSetPlayerSettingsResponse { Settings = { s } }, context.CancellationToken).ConfigureAwait(false);
     }
@@ -110,7 +110,7 @@ public sealed partial class SettingsService
         ValidatePlayer(request.PlayerId, required: true);
         ValidateKey(request.Key, "key");
         Errors.Require(request.ExpectedVersion >= 0, "expected_version", $"is 0 (any version) or the override's version as last read; got {request.ExpectedVersion}.");
-        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: true);
+        Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, write: true, "ClearPlayerSetting");
         var change = new Change("", request.Key, null, request.ExpectedVersion == 0 ? null : request.ExpectedVersion);
         return await ApplyAsync(request.PlayerId, [change], validateOnly: false, claim: null, ClearPlayerSettingResponse.Parser, s => new ClearPlayerSettingResponse { Setting = s[0] }, context.CancellationToken).ConfigureAwait(false);
     }

@@ -23,7 +23,7 @@ public sealed partial class SettingsService
         var playerId = request.PlayerId;
         ValidatePlayer(playerId, required: false);
         var prefixes = ValidatePrefixes(request.KeyPrefixes);
-        Access.RequirePlayer(context.GetPrincipal(), playerId, write: false);
+        Access.RequirePlayer(context.GetPrincipal(), playerId, write: false, "WatchSettings");
         var cancellationToken = context.CancellationToken;
 
         // Joined before the first read, so no change committed after that read is missed.

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using GameSystem.Auth.V1;
 using GameSystem.Common.V1;
 using GameSystem.Events;
@@ -23,7 +22,7 @@ internal sealed class AuthHarness : IAsyncDisposable
     public const string OutboxName = "auth";
 
     /// <summary>Registering this username makes an administrator (AuthOptions.Administrators).</summary>
-    public const string AdminUsername = "root-operator";
+    public const string AdminUsername = TestIdentity.RootUsername;
 
     private readonly NatsConnection _connection;
     private readonly NatsMeshServer _server;
@@ -57,14 +56,7 @@ internal sealed class AuthHarness : IAsyncDisposable
     public TimeProvider Time { get; }
 
     /// <summary>Options for tests: a fresh key-encryption key and service secret, and Argon2 cheap enough to run hundreds of times.</summary>
-    public static AuthOptions TestOptions() => AuthOptions.Default with
-    {
-        KeyEncryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-        ServiceSecret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-        PasswordMemoryKib = 64,
-        PasswordIterations = 1,
-        Administrators = [AdminUsername],
-    };
+    public static AuthOptions TestOptions() => TestIdentity.TestAuthOptions();
 
     public static async Task<AuthHarness> StartAsync(NatsServerFixture nats, IStateStore store, TimeProvider time, AuthOptions options)
     {

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace GameSystem.Services.CapabilityRegistry.Tests;
 
-/// <summary>The writes are for services only (MESH_ACCESS_INTERNAL), checked again by the handlers whenever a verified caller is known.</summary>
+/// <summary>The writes are for services only (MESH_ACCESS_INTERNAL) and every method needs a verified caller, checked again by the handlers, which fail closed.</summary>
 public sealed class AccessTests
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
@@ -45,7 +45,7 @@ public sealed class AccessTests
     }
 
     [Fact(Timeout = 10_000)]
-    public async Task Writes_ByAService_OrWithoutAVerifiedCaller_AreServed()
+    public async Task Writes_ByAService_AreServed()
     {
         var store = new InMemoryStateStore();
         using var service = NewService(store);
@@ -53,12 +53,29 @@ public sealed class AccessTests
         context.SetVerifiedPrincipal(Principal(MeshPrincipal.ServiceRole));
 
         var registered = await service.RegisterAsync(Request(), context);
-        var read = await service.GetInstanceAsync(new GetInstanceRequest { InstanceId = "i-1" }, new TestCallContext(Timeout));
-        var removed = await service.DeregisterAsync(new DeregisterRequest { InstanceId = "i-1" }, new TestCallContext(Timeout));
+        var read = await service.GetInstanceAsync(new GetInstanceRequest { InstanceId = "i-1" }, context);
+        var removed = await service.DeregisterAsync(new DeregisterRequest { InstanceId = "i-1" }, context);
 
         Assert.Equal("i-1", read.Instance.InstanceId);
         Assert.NotEqual("", registered.Instance.LeaseId);
         Assert.True(removed.Deregistered);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public async Task WithoutAVerifiedCaller_WritesAndReads_AreUnauthenticated()
+    {
+        var store = new InMemoryStateStore();
+        using var service = NewService(store);
+        var context = new TestCallContext(Timeout);
+
+        var register = await Assert.ThrowsAsync<RpcException>(() => service.RegisterAsync(Request(), context).AsTask());
+        var deregister = await Assert.ThrowsAsync<RpcException>(() => service.DeregisterAsync(new DeregisterRequest { InstanceId = "i-1" }, context).AsTask());
+        var read = await Assert.ThrowsAsync<RpcException>(() => service.ListProvidersAsync(new ListProvidersRequest { Capability = "x.y" }, context).AsTask());
+
+        Assert.All([register, deregister, read], e => Assert.Equal(StatusCode.Unauthenticated, e.StatusCode));
+        Assert.StartsWith("Register needs a service account's access token", register.Status.Detail, StringComparison.Ordinal);
+        Assert.StartsWith("ListProviders needs an access token", read.Status.Detail, StringComparison.Ordinal);
+        Assert.Null(await store.GetAsync(Internal.StoreKeys.Live("i-1"), Timeout));
     }
 
     /// <summary>The writes tested here never reach event-bus (only WatchProviders calls it).</summary>

@@ -27,7 +27,7 @@ public abstract partial class CapabilityRegistryContract(NatsServerFixture nats)
     protected abstract ValueTask<IStateStore> CreateStoreAsync();
 
     private async Task<RegistryHarness> StartAsync(CapabilityRegistryOptions? options = null) =>
-        await RegistryHarness.StartAsync(nats, await CreateStoreAsync(), options ?? TestOptions);
+        await RegistryHarness.StartAsync(nats, await CreateStoreAsync(), await CreateStoreAsync(), options ?? TestOptions);
 
     private string NewInstanceId(string service = "weather-manager") => $"{service}-{_faker.Random.Hexadecimal(6, prefix: "").ToLowerInvariant()}";
 

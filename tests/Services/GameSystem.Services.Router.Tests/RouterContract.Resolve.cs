@@ -190,7 +190,7 @@ public abstract partial class RouterContract
     {
         var (deployment, writer) = await StartAsync();
         await using var _ = deployment;
-        var other = await deployment.AddInstanceAsync(TestOptions with { RevisionCheckInterval = System.Threading.Timeout.InfiniteTimeSpan }, Timeout);
+        var other = await deployment.AddInstanceAsync(TestOptions with { RevisionCheckInterval = System.Threading.Timeout.InfiniteTimeSpan }, cancellationToken: Timeout);
         using var watch = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
         await using var stream = other.Client.WatchRoutesAsync(new WatchRoutesRequest { SendInitial = true }, cancellationToken: watch.Token).GetAsyncEnumerator(watch.Token);
         Assert.True(await stream.MoveNextAsync());
@@ -229,7 +229,7 @@ public abstract partial class RouterContract
         var route = await CreateAsync(writer, HttpRoute("quests", "/v1/quests", "GET", Legacy(100), Nats(0)));
         route = await SetWeightsAsync(writer, route, 0, 100);
 
-        var late = await deployment.AddInstanceAsync(TestOptions with { RevisionCheckInterval = System.Threading.Timeout.InfiniteTimeSpan }, Timeout);
+        var late = await deployment.AddInstanceAsync(TestOptions with { RevisionCheckInterval = System.Threading.Timeout.InfiniteTimeSpan }, cancellationToken: Timeout);
         var resolved = await ResolveAsync(late.Client, "GET", "/v1/quests", "player-7");
         await SetWeightsAsync(writer, route, 100, 0);
         var deadline = Stopwatch.StartNew();

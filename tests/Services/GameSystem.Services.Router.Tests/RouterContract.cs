@@ -22,9 +22,14 @@ public abstract partial class RouterContract(NatsServerFixture nats)
 
     private async Task<(RouterDeployment Deployment, RouterServiceClient Client)> StartAsync(RouterOptions? options = null)
     {
-        var deployment = await RouterDeployment.StartAsync(nats.Url, await CreateStoreAsync());
-        var instance = await deployment.AddInstanceAsync(options ?? TestOptions, Timeout);
+        var (deployment, instance) = await StartInstanceAsync(options);
         return (deployment, instance.Client);
+    }
+
+    private async Task<(RouterDeployment Deployment, RouterInstance Instance)> StartInstanceAsync(RouterOptions? options = null)
+    {
+        var deployment = await RouterDeployment.StartAsync(nats.Url, await CreateStoreAsync(), await CreateStoreAsync());
+        return (deployment, await deployment.AddInstanceAsync(options ?? TestOptions, cancellationToken: Timeout));
     }
 
     private static string NewId(string prefix = "route") => $"{prefix}-{Faker.Lorem.Word().ToLowerInvariant()}-{Faker.Random.AlphaNumeric(6).ToLowerInvariant()}";

@@ -19,7 +19,7 @@ public abstract partial class SettingsContract(NatsServerFixture nats)
     protected abstract ValueTask<IStateStore> CreateStoreAsync();
 
     private async Task<SettingsHarness> StartAsync(int instances = 1, bool startRelays = true) =>
-        await SettingsHarness.StartAsync(nats, await CreateStoreAsync(), instances, startRelays);
+        await SettingsHarness.StartAsync(nats, await CreateStoreAsync(), await CreateStoreAsync(), instances, startRelays);
 
     private static string NewKey(string area = "audio") =>
         $"{area}.{Faker.Lorem.Word().ToLowerInvariant()}_{Faker.Random.AlphaNumeric(6).ToLowerInvariant()}";

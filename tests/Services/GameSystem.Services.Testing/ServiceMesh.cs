@@ -34,22 +34,31 @@ public sealed class ServiceMesh : IAsyncDisposable
     /// Serves what <paramref name="createImplementations"/> returns, each bound to every generated
     /// contract it implements; the invoker it is given lets an implementation call its peers.
     /// Implementations with background work (<see cref="IHostedService"/>) run while served.
+    /// With <paramref name="identity"/> every call passes its interceptor first, as the host's
+    /// identity interceptor (<see cref="TestIdentity.Interceptor"/>); it is made with the mesh's
+    /// invoker, so auth served here can verify calls with the keys it publishes itself.
     /// </summary>
-    public static Task<ServiceMesh> StartAsync(NatsServerFixture nats, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations)
+    public static Task<ServiceMesh> StartAsync(NatsServerFixture nats, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations, Func<IMeshCallInvoker, MeshServerInterceptor>? identity = null)
     {
         ArgumentNullException.ThrowIfNull(nats);
-        return StartAsync(nats.Url, name, createImplementations);
+        return StartAsync(nats.Url, name, createImplementations, identity);
     }
 
-    /// <summary>As <see cref="StartAsync(NatsServerFixture, string, Func{IMeshCallInvoker, IReadOnlyList{object}})"/>, on the nats-server at <paramref name="natsUrl"/> (one a test starts, kills or restarts itself).</summary>
-    public static async Task<ServiceMesh> StartAsync(string natsUrl, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations)
+    /// <summary>As <see cref="StartAsync(NatsServerFixture, string, Func{IMeshCallInvoker, IReadOnlyList{object}}, Func{IMeshCallInvoker, MeshServerInterceptor})"/>, on the nats-server at <paramref name="natsUrl"/> (one a test starts, kills or restarts itself).</summary>
+    public static async Task<ServiceMesh> StartAsync(string natsUrl, string name, Func<IMeshCallInvoker, IReadOnlyList<object>> createImplementations, Func<IMeshCallInvoker, MeshServerInterceptor>? identity = null)
     {
         ArgumentNullException.ThrowIfNull(createImplementations);
         var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
         var serverConnection = await ConnectAsync(natsUrl, name + "-server").ConfigureAwait(false);
         var clientConnection = await ConnectAsync(natsUrl, name + "-client").ConfigureAwait(false);
-        var server = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix });
         var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
+        var serverOptions = MeshServerOptions.Default with { SubjectPrefix = prefix };
+        if (identity is not null)
+        {
+            serverOptions = serverOptions with { Interceptors = [identity(invoker)] };
+        }
+
+        var server = new NatsMeshServer(serverConnection, serverOptions);
         var implementations = createImplementations(invoker);
         foreach (var implementation in implementations)
         {

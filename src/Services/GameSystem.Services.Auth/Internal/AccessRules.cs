@@ -5,8 +5,8 @@ namespace GameSystem.Services.Auth.Internal;
 /// <summary>
 /// Who may call what. Per-account methods: the account's owner (the token's subject) or a
 /// caller with <c>auth.admin</c>. Admin methods: the runtime enforces their declared
-/// <c>required_scopes</c>; the handler checks again and fails closed, so a host that serves
-/// auth without the identity interceptor leaves no admin method open.
+/// <c>required_scopes</c>; the handler checks again and fails closed (<see cref="MeshAuthorization"/>),
+/// so a host that serves auth without the identity interceptor leaves no admin method open.
 /// </summary>
 internal static class AccessRules
 {
@@ -15,28 +15,13 @@ internal static class AccessRules
     /// <summary>UNAUTHENTICATED without a verified caller; PERMISSION_DENIED unless it owns <paramref name="accountId"/> or holds <see cref="AdminScope"/>.</summary>
     public static void RequireOwnerOrAdmin(MeshPrincipal? principal, string accountId, string rpc)
     {
-        if (principal is null)
+        var caller = MeshAuthorization.RequireCaller(principal, rpc, $"the account's own access token or one with scope '{AdminScope}'");
+        if (!string.Equals(caller.Subject, accountId, StringComparison.Ordinal) && !caller.HasScope(AdminScope))
         {
-            throw Errors.Unauthenticated($"{rpc} needs an access token: send the account's own token (Authorization: Bearer …) or one with scope '{AdminScope}'.");
-        }
-
-        if (!string.Equals(principal.Subject, accountId, StringComparison.Ordinal) && !principal.HasScope(AdminScope))
-        {
-            throw Errors.PermissionDenied($"{rpc} of account '{accountId}' is allowed to that account itself or to a caller with scope '{AdminScope}'; the caller is '{principal.Subject}'.");
+            throw Errors.PermissionDenied($"{rpc} of account '{accountId}' is allowed to that account itself or to a caller with scope '{AdminScope}'; the caller is '{caller.Subject}'.");
         }
     }
 
     /// <summary>UNAUTHENTICATED without a verified caller; PERMISSION_DENIED when it lacks <see cref="AdminScope"/>.</summary>
-    public static void RequireAdmin(MeshPrincipal? principal, string rpc)
-    {
-        if (principal is null)
-        {
-            throw Errors.Unauthenticated($"{rpc} needs an access token with scope '{AdminScope}'.");
-        }
-
-        if (!principal.HasScope(AdminScope))
-        {
-            throw Errors.PermissionDenied($"{rpc} needs scope '{AdminScope}'; the caller '{principal.Subject}' does not hold it.");
-        }
-    }
+    public static void RequireAdmin(MeshPrincipal? principal, string rpc) => MeshAuthorization.RequireScope(principal, AdminScope, rpc);
 }

@@ -31,8 +31,6 @@ internal static class Errors
     public static RpcException UnknownInstance(string instanceId) =>
         NotFound($"Instance '{instanceId}' is not registered (never registered, deregistered, or its lease expired); Register it again.");
 
-    public static RpcException PermissionDenied(string message) => new(new Grpc.Core.Status(StatusCode.PermissionDenied, message));
-
     public static RpcException Unavailable(string message) => new(new Grpc.Core.Status(StatusCode.Unavailable, message));
 
     /// <summary>ABORTED after <see cref="MaxAttempts"/> attempts each overtaken by another writer.</summary>

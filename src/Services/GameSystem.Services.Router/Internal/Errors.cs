@@ -31,8 +31,6 @@ internal static class Errors
 
     public static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
 
-    public static RpcException PermissionDenied(string message) => new(new Status(StatusCode.PermissionDenied, message));
-
     public static RpcException Aborted(string message) => new(new Status(StatusCode.Aborted, message));
 
     /// <summary>ABORTED after <see cref="MaxAttempts"/> attempts each overtaken by another writer.</summary>
