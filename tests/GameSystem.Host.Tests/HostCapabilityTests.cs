@@ -16,15 +16,15 @@ public sealed class HostCapabilityTests(NatsServerFixture nats, RedisServerFixtu
         // auth runs in a host of its own, which outlives the others.
         var prefix = MeshCaller.NewPrefix();
         string[] mesh = ["--nats", nats.Url, "--GameSystem:Mesh:SubjectPrefix", prefix];
-        await using var authHost = HostProcess.Start(["--services", "auth", .. mesh], HostProcess.IdentityEnforced);
+        await using var authHost = HostProcess.Start(["--services", "auth", .. mesh], IdentityHost.Environment());
         await authHost.WaitForOutputAsync(line => line.Contains($"{prefix}.gamesystem.auth.v1.AuthService.*", StringComparison.Ordinal), TimeManagerHost.StartTimeout, Cancellation);
 
         // The two registry instances share one store, as one deployment's do.
         string[] registryStore = ["--GameSystem:Store:Redis", redis.ConnectionString];
-        await using var host = HostProcess.Start(["--services", "capability-registry,time-manager", .. mesh, .. registryStore], HostProcess.IdentityEnforced);
+        await using var host = HostProcess.Start(["--services", "capability-registry,time-manager", .. mesh, .. registryStore], IdentityHost.Environment());
         await host.WaitForOutputAsync(line => line.Contains(TimeManagerHost.Subject(prefix), StringComparison.Ordinal), TimeManagerHost.StartTimeout, Cancellation);
         await using var caller = await MeshCaller.ConnectAsync(nats, prefix);
-        var player = await caller.RegisterPlayerAsync("lookout", Cancellation);
+        var player = await IdentityHost.LoginAsync(caller.Auth, "lookout", Cancellation);
         var registry = new CapabilityRegistryServiceClient(new NatsMeshClient(caller.Connection, MeshClientOptions.Default with { SubjectPrefix = prefix }));
 
         // Registration runs beside start-up; give it a bounded while.
@@ -43,7 +43,7 @@ public sealed class HostCapabilityTests(NatsServerFixture nats, RedisServerFixtu
         Assert.Equal("capability-registry", Assert.Single(registryItself.Providers).Instance.ServiceName);
 
         // A second host keeps serving the registry, so the first one's leave is visible.
-        await using var registryHost = HostProcess.Start(["--services", "capability-registry", .. mesh, .. registryStore], HostProcess.IdentityEnforced);
+        await using var registryHost = HostProcess.Start(["--services", "capability-registry", .. mesh, .. registryStore], IdentityHost.Environment());
         await registryHost.WaitForOutputAsync(line => line.Contains("capability-registry", StringComparison.Ordinal) && line.Contains("implemented", StringComparison.Ordinal), TimeManagerHost.StartTimeout, Cancellation);
         host.Terminate();
         Assert.Equal(0, await host.WaitForExitAsync(TimeSpan.FromSeconds(30), Cancellation));

@@ -22,20 +22,6 @@ internal sealed class HostProcess : IAsyncDisposable
 
     private HostProcess(Process process) => _process = process;
 
-    /// <summary>
-    /// The environment of a host that verifies its callers (<c>GameSystem:Identity:Mode</c>
-    /// Enforce): every host of a test run gets the same service secret, and auth the same
-    /// key-encryption key, as one deployment's hosts share them; Argon2 is cheap for tests.
-    /// </summary>
-    public static IReadOnlyDictionary<string, string> IdentityEnforced { get; } = new Dictionary<string, string>
-    {
-        ["GameSystem__Identity__Mode"] = "Enforce",
-        ["GameSystem__Identity__ServiceSecret"] = Convert.ToBase64String([.. Enumerable.Range(7, 32).Select(i => (byte)i)]),
-        ["GameSystem__Auth__KeyEncryptionKey"] = Convert.ToBase64String([.. Enumerable.Range(100, 32).Select(i => (byte)i)]),
-        ["GameSystem__Auth__PasswordMemoryKib"] = "1024",
-        ["GameSystem__Auth__PasswordIterations"] = "1",
-    };
-
     /// <summary>Where the host was started from; the catalog discovers services here.</summary>
     public static string Directory => AppContext.BaseDirectory;
 

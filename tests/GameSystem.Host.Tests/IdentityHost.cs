@@ -8,7 +8,8 @@ namespace GameSystem.Host.Tests;
 /// <summary>
 /// The host as it runs in production: caller identity enforced, auth among the services it
 /// serves (or served by another host on the same store), with the mesh's secrets fixed so that
-/// several hosts of one test share them. Password hashing is cheap, for a 2-core machine.
+/// several hosts of one test share them, as one deployment's hosts do. Password hashing is
+/// cheap, for a 2-core machine.
 /// </summary>
 internal static partial class IdentityHost
 {
@@ -23,11 +24,12 @@ internal static partial class IdentityHost
         ["GameSystem__Identity__Mode"] = "Enforce",
         ["GameSystem__Identity__ServiceSecret"] = Convert.ToBase64String([.. Enumerable.Range(7, 32).Select(i => (byte)i)]),
         ["GameSystem__Auth__KeyEncryptionKey"] = Convert.ToBase64String([.. Enumerable.Range(100, 32).Select(i => (byte)i)]),
+        ["GameSystem__Auth__PasswordMemoryKib"] = "1024",
+        ["GameSystem__Auth__PasswordIterations"] = "1",
     };
 
     public static string[] Arguments(NatsServerFixture nats, string prefix, string services, params string[] more) =>
         ["--services", services, "--nats", nats.Url, "--GameSystem:Mesh:SubjectPrefix", prefix,
-         "--GameSystem:Auth:PasswordMemoryKib", "1024", "--GameSystem:Auth:PasswordIterations", "1",
          "--GameSystem:Auth:Administrators:0", Administrator, .. more];
 
     /// <summary>

@@ -42,15 +42,6 @@ internal sealed class MeshCaller : IAsyncDisposable
         return new MeshCaller(connection, new NatsMeshClient(connection, MeshClientOptions.Default with { SubjectPrefix = prefix, MaxRetryAttempts = 0 }));
     }
 
-    /// <summary>Registers the player <paramref name="username"/> with the mesh's auth and logs in: the metadata its calls carry.</summary>
-    public async Task<Metadata> RegisterPlayerAsync(string username, CancellationToken cancellationToken)
-    {
-        const string password = "correct horse battery";
-        await Auth.RegisterAsync(new RegisterRequest { Username = username, Email = username + "@example.com", Password = password, RequestId = Guid.NewGuid().ToString() }, cancellationToken: cancellationToken);
-        var login = await Auth.LoginAsync(new LoginRequest { Login = username, Password = password, ClientName = "host-tests" }, cancellationToken: cancellationToken);
-        return new Metadata { { "authorization", "Bearer " + login.Tokens.AccessToken } };
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _invoker.DisposeAsync();
