@@ -13,10 +13,12 @@ namespace GameSystem.State.Internal;
 /// too large (or too unusual, once the cache is full) for a shape of its own.
 /// </summary>
 /// <remarks>
-/// ARGV of a shape's script: tombstone retention ms, registrations (as for the general
-/// script), then the numbers of the steps in order (a condition's version; a set's TTL ms;
-/// an increment's delta and TTL ms), then the values (a set's value, an index member, an
-/// outbox message) in order.
+/// ARGV of a shape's script: the registrations (as for the general script) when the shape
+/// enqueues, then the numbers of the steps in order (a condition's version; a set with a TTL's
+/// milliseconds; an increment's delta and TTL ms), then the values (a set's value, an index
+/// member, an outbox message) in order. The tombstone retention is written into the script,
+/// and a set without a TTL (<c>S</c>, against <c>T</c> with one) takes no number: a shape's
+/// call carries nothing the hand-written script for it would not.
 /// </remarks>
 internal static class TransactionShapes
 {
@@ -45,14 +47,16 @@ internal static class TransactionShapes
         return Scripts.Count >= MaxShapes ? null : Scripts.GetOrAdd(shape.ToString(), s => new RedisScript(Compile(s)));
     }
 
-    /// <summary>The Lua of one shape (space-separated steps: <c>=k</c>, <c>Sk</c>, <c>Dk</c>, <c>Ik</c>, <c>Ak</c>, <c>Rk</c>, <c>Ok:m</c>).</summary>
+    /// <summary>The Lua of one shape (space-separated steps: <c>=k</c>, <c>Sk</c>, <c>Tk</c>, <c>Dk</c>, <c>Ik</c>, <c>Ak</c>, <c>Rk</c>, <c>Ok:m</c>).</summary>
     internal static string Compile(string shape)
     {
         var steps = shape.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Step.Parse).ToList();
-        var numbers = 3;
+        var enqueues = steps.Any(s => s.Code == 'O');
+        var first = enqueues ? 2 : 1;
+        var numbers = first;
         foreach (var step in steps)
         {
-            numbers += step.Code switch { '=' or 'S' => 1, 'I' => 2, _ => 0 };
+            numbers += step.Code switch { '=' or 'T' => 1, 'I' => 2, _ => 0 };
         }
 
         var lua = new StringBuilder();
@@ -65,8 +69,12 @@ internal static class TransactionShapes
             }
         }
 
-        lua.Append("local retention = tonumber(ARGV[1])\n");
-        var number = 3;
+        if (steps.Any(s => s.Code == 'D'))
+        {
+            lua.Append(Invariant($"local retention = {(long)StateKeys.TombstoneRetention.TotalMilliseconds}\n"));
+        }
+
+        var number = first;
         var condition = 0;
         foreach (var step in steps.Where(s => s.Code == '='))
         {
@@ -86,11 +94,11 @@ internal static class TransactionShapes
         // Checks of everything that can still refuse, before the first write.
         var operations = steps.Where(s => s.Code != '=').ToList();
         var checkNumber = number;
-        if (operations.Any(o => o.Code == 'O'))
+        if (enqueues)
         {
             lua.Append("""
                 local registered = {}
-                for index, score in string.gmatch(ARGV[2], '(%d+)=([^,]+)') do
+                for index, score in string.gmatch(ARGV[1], '(%d+)=([^,]+)') do
                   registered[tonumber(index)] = score
                 end
 
@@ -102,7 +110,7 @@ internal static class TransactionShapes
             var step = operations[i];
             switch (step.Code)
             {
-                case 'S':
+                case 'T':
                     checkNumber++;
                     break;
                 case 'I':
@@ -147,6 +155,7 @@ internal static class TransactionShapes
             switch (step.Code)
             {
                 case 'S':
+                    // No TTL: a TTL the entry had (a version N.5) or a tombstone's expiry goes.
                     Read(k);
                     results.Add($"r{i}");
                     lua.Append(Invariant($$"""
@@ -154,16 +163,25 @@ internal static class TransactionShapes
                         do
                           local stored = x{{k}} >= 0 and x{{k}} - x{{k}} % 1 or -x{{k}}
                           r{{i}} = stored + 1
-                          local ttl = tonumber(ARGV[{{number++}}])
-                          if ttl > 0 then
-                            redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}} + 0.5)
-                            redis.call('PEXPIRE', KEYS[{{k}}], ttl)
-                          else
-                            redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}})
-                            if x{{k}} ~= stored then
-                              redis.call('PERSIST', KEYS[{{k}}])
-                            end
+                          redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}})
+                          if x{{k}} ~= stored then
+                            redis.call('PERSIST', KEYS[{{k}}])
                           end
+                        end
+
+                        """));
+                    value++;
+                    break;
+                case 'T':
+                    Read(k);
+                    results.Add($"r{i}");
+                    lua.Append(Invariant($$"""
+                        local r{{i}}
+                        do
+                          local stored = x{{k}} >= 0 and x{{k}} - x{{k}} % 1 or -x{{k}}
+                          r{{i}} = stored + 1
+                          redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}} + 0.5)
+                          redis.call('PEXPIRE', KEYS[{{k}}], ARGV[{{number++}}])
                         end
 
                         """));
