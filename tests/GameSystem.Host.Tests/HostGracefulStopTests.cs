@@ -90,6 +90,52 @@ public sealed class HostGracefulStopTests(NatsServerFixture nats)
         Assert.False(observer.HasExited, $"The observer stopped too.\n{observer.Transcript}");
     }
 
+    [Fact(Timeout = 150_000)]
+    public async Task ACrashedHostsInstances_StayUntilTheirLeaseEnds_ThenAreGone()
+    {
+        await using var redis = await RedisServerFixture.StartAsync();
+        var prefix = MeshCaller.NewPrefix();
+        string[] store = ["--GameSystem:Store:Redis", $"127.0.0.1:{redis.Port}"];
+        await using var registryHost = await IdentityHost.StartServingAsync(nats, prefix, "auth,capability-registry", Cancellation, store);
+
+        // The shortest lease the registry grants, so the test waits seconds, not minutes.
+        var lease = TimeSpan.FromSeconds(5);
+        await using var crashed = await IdentityHost.StartServingAsync(nats, prefix, "time-manager,language-system", Cancellation, ["--GameSystem:Capabilities:Ttl", "00:00:05"]);
+        await using var caller = await MeshCaller.ConnectAsync(nats, prefix);
+        var invoker = new NatsMeshClient(caller.Connection, MeshClientOptions.Default with { SubjectPrefix = prefix });
+        var bearer = await IdentityHost.LoginAsync(new AuthServiceClient(invoker), "aria", Cancellation);
+        var registry = new CapabilityRegistryServiceClient(invoker);
+        var hostId = TimeManagerHost.InstanceId(crashed);
+        var registered = IdentityHost.Registered(crashed);
+        for (var waited = Stopwatch.StartNew(); registered.Count < 2; registered = IdentityHost.Registered(crashed))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"The host did not register both its instances.\n{crashed.Transcript}");
+            await Task.Delay(100, Cancellation);
+        }
+
+        crashed.Crash();
+        await crashed.WaitForExitAsync(ExitTimeout, Cancellation);
+        var crashedAt = Stopwatch.StartNew();
+
+        // Nothing deregistered them: they are still there (unless the lease already ran out).
+        var listed = await InstancesOfAsync(registry, bearer, hostId);
+        if (crashedAt.Elapsed < lease - TimeSpan.FromSeconds(1))
+        {
+            Assert.Equal(registered.Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+        }
+
+        // Then the store's TTL ends them: gone within the lease (plus a margin for a busy machine), never returned after.
+        while (listed.Count > 0)
+        {
+            Assert.True(crashedAt.Elapsed < lease + TimeSpan.FromSeconds(15), $"The crashed host's instances outlived their lease: {string.Join(", ", listed)}");
+            await Task.Delay(250, Cancellation);
+            listed = await InstancesOfAsync(registry, bearer, hostId);
+        }
+
+        var clocks = await registry.ListProvidersAsync(new ListProvidersRequest { Capability = "time.clock" }, bearer, cancellationToken: Cancellation);
+        Assert.Empty(clocks.Providers);
+    }
+
     /// <summary>Every registered instance of the host <paramref name="hostId"/>, read through every page.</summary>
     private static async Task<List<string>> InstancesOfAsync(CapabilityRegistryServiceClient registry, Grpc.Core.Metadata bearer, string hostId)
     {

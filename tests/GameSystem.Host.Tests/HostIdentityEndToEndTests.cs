@@ -1,3 +1,4 @@
+using GameSystem.Auth.V1;
 using GameSystem.CapabilityRegistry.V1;
 using Registration = GameSystem.CapabilityRegistry.V1.RegisterRequest;
 using GameSystem.Mesh.Nats;

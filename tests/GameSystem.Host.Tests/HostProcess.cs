@@ -162,6 +162,9 @@ internal sealed class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the host with SIGKILL, as a crash or an out-of-memory kill ends it: nothing runs on the way out.</summary>
+    public void Crash() => _process.Kill(entireProcessTree: true);
+
     /// <summary>Waits for the host to exit (and for its output to be read) and returns its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {

@@ -2,7 +2,6 @@ using GameSystem.Auth.V1;
 using GameSystem.Mesh.Nats;
 using GameSystem.Testing;
 using GameSystem.TimeManager.V1;
-using Grpc.Core;
 using NATS.Client.Core;
 
 namespace GameSystem.Host.Tests;
