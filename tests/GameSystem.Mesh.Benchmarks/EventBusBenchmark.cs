@@ -82,7 +82,7 @@ internal static class EventBusBenchmark
         await Load.RunAsync(raw, 16, settings.Warmup);
         await Load.RunAsync(bus, 16, settings.Warmup);
 
-        var report = new List<(int Concurrency, Figures Raw, Figures Bus)>();
+        var report = new List<(int Concurrency, Figures Raw, Figures Bus, double Ratio)>();
         foreach (var concurrency in settings.Concurrency)
         {
             var rawRounds = new List<Figures>();
@@ -94,17 +94,16 @@ internal static class EventBusBenchmark
                 Console.WriteLine($"  c={concurrency,-4} round {round + 1}: raw {rawRounds[^1]} | event-bus {busRounds[^1]}");
             }
 
-            report.Add((concurrency, Figures.Median(rawRounds), Figures.Median(busRounds)));
+            report.Add((concurrency, Figures.Median(rawRounds), Figures.Median(busRounds), Figures.PairedRatio(rawRounds, busRounds)));
         }
 
         Console.WriteLine();
-        Console.WriteLine("Medians of the rounds (µs; allocations are bytes per call, client and service together):");
+        Console.WriteLine("Medians of the rounds (µs; allocations are bytes per call, client and service together; event-bus/raw is the median of the rounds' ratios):");
         Console.WriteLine("| in flight | raw JetStream publishes/s | event-bus publishes/s | event-bus/raw | raw p50 | event-bus p50 | raw p99 | event-bus p99 | raw B/call | event-bus B/call |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var passed = true;
-        foreach (var (concurrency, r, b) in report)
+        foreach (var (concurrency, r, b, ratio) in report)
         {
-            var ratio = b.CallsPerSecond / r.CallsPerSecond;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {concurrency} | {r.CallsPerSecond:0} | {b.CallsPerSecond:0} | {ratio:P1} | {r.P50Micros:0} | {b.P50Micros:0} | {r.P99Micros:0} | {b.P99Micros:0} | {r.BytesPerCall:0} | {b.BytesPerCall:0} |"));
             if (concurrency >= 128 && ratio < 0.5)

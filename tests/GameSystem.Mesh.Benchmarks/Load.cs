@@ -16,6 +16,14 @@ internal sealed record Figures(double CallsPerSecond, double P50Micros, double P
         MedianOf(rounds.Select(r => r.P99Micros)),
         MedianOf(rounds.Select(r => r.BytesPerCall)));
 
+    /// <summary>
+    /// The median of the rounds' own ratios, measured/raw. Each round runs a raw window and the
+    /// measured one right after it, so drift of a shared machine between rounds, which moves
+    /// both sides of a round alike, cancels out; separate medians of each side would keep it.
+    /// </summary>
+    public static double PairedRatio(IReadOnlyList<Figures> raw, IReadOnlyList<Figures> measured) =>
+        MedianOf(raw.Zip(measured, (r, m) => m.CallsPerSecond / r.CallsPerSecond));
+
     private static double MedianOf(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();

@@ -221,13 +221,9 @@ internal static class StoreBenchmark
                     Console.WriteLine($"  {name} c={concurrency,-3} round {round + 1}: raw {rawRounds[^1].Figures} {rawRounds[^1].Cpu} | store {storeRounds[^1].Figures} {storeRounds[^1].Cpu}");
                 }
 
-                // Each round is a raw window and the store's right after it: the ratio is the
-                // median of the rounds' own ratios, so drift of a shared machine between rounds
-                // (which moves both sides of a round alike) cancels out.
-                var ratios = rawRounds.Zip(storeRounds, (r, s) => s.Figures.CallsPerSecond / r.Figures.CallsPerSecond).Order().ToArray();
-                var ratio = ratios.Length % 2 == 1 ? ratios[ratios.Length / 2] : (ratios[(ratios.Length / 2) - 1] + ratios[ratios.Length / 2]) / 2;
                 report.Add((name, concurrency, Figures.Median([.. rawRounds.Select(r => r.Figures)]), Figures.Median([.. storeRounds.Select(r => r.Figures)]),
-                    Cpu.Median([.. rawRounds.Select(r => r.Cpu)]), Cpu.Median([.. storeRounds.Select(r => r.Cpu)]), ratio));
+                    Cpu.Median([.. rawRounds.Select(r => r.Cpu)]), Cpu.Median([.. storeRounds.Select(r => r.Cpu)]),
+                    Figures.PairedRatio([.. rawRounds.Select(r => r.Figures)], [.. storeRounds.Select(r => r.Figures)])));
             }
         }
 
