@@ -154,8 +154,9 @@ internal static class TransactionShapes
             var k = step.Key;
             switch (step.Code)
             {
-                case 'S':
-                    // No TTL: a TTL the entry had (a version N.5) or a tombstone's expiry goes.
+                case 'S' or 'T':
+                    // Without a TTL (S) a set drops the one the entry had (a version N.5) or a
+                    // tombstone's expiry; with one (T) it sets it.
                     Read(k);
                     results.Add($"r{i}");
                     lua.Append(Invariant($$"""
@@ -163,28 +164,22 @@ internal static class TransactionShapes
                         do
                           local stored = x{{k}} >= 0 and x{{k}} - x{{k}} % 1 or -x{{k}}
                           r{{i}} = stored + 1
-                          redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}})
-                          if x{{k}} ~= stored then
-                            redis.call('PERSIST', KEYS[{{k}}])
-                          end
-                        end
 
                         """));
-                    value++;
-                    break;
-                case 'T':
-                    Read(k);
-                    results.Add($"r{i}");
-                    lua.Append(Invariant($$"""
-                        local r{{i}}
-                        do
-                          local stored = x{{k}} >= 0 and x{{k}} - x{{k}} % 1 or -x{{k}}
-                          r{{i}} = stored + 1
-                          redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}} + 0.5)
-                          redis.call('PEXPIRE', KEYS[{{k}}], ARGV[{{number++}}])
-                        end
+                    lua.Append(step.Code == 'S'
+                        ? Invariant($$"""
+                              redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}})
+                              if x{{k}} ~= stored then
+                                redis.call('PERSIST', KEYS[{{k}}])
+                              end
 
-                        """));
+                            """)
+                        : Invariant($$"""
+                              redis.call('HSET', KEYS[{{k}}], 'v', ARGV[{{value}}], 'ver', r{{i}} + 0.5)
+                              redis.call('PEXPIRE', KEYS[{{k}}], ARGV[{{number++}}])
+
+                            """));
+                    lua.Append("end\n\n");
                     value++;
                     break;
                 case 'D':
