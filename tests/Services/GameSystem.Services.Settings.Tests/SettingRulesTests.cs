@@ -7,7 +7,8 @@ namespace GameSystem.Services.Settings.Tests;
 
 public sealed class SettingRulesTests
 {
-    private readonly SettingRules _rules = new(TimeSpan.FromMilliseconds(50));
+    // The service's default timeout: a test with a tighter one measures the machine, not the rules.
+    private readonly SettingRules _rules = new(new SettingsOptions().PatternMatchTimeout);
 
     private static SettingDefinition Definition(SettingValueType type, TypedValue defaultValue, SettingConstraints? constraints = null) => new()
     {

@@ -333,6 +333,18 @@ internal sealed partial class SettingRules
             return null;
         }
 
+        // A non-backtracking regex builds its automaton on first use, which on a loaded machine
+        // can take longer than the match timeout: build it here, untimed by any caller's value,
+        // so a valid value is never refused for the time a cold pattern took.
+        try
+        {
+            regex.IsMatch(string.Empty);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Only a warm-up: the value's own match is timed as usual.
+        }
+
         if (_patterns.Count >= MaxCachedPatterns)
         {
             _patterns.Clear();
