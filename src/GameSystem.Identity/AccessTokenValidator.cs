@@ -99,26 +99,14 @@ public sealed class AccessTokenValidator
             return AccessTokenValidation.Fail(AccessTokenFailure.Malformed, token.Length == 0 ? "the access token is empty" : $"the access token is longer than {_options.MaxTokenBytes} bytes");
         }
 
-        if (_verified.TryGetValue(token, out var known))
+        if (TryGetVerified(token, out var verified))
         {
-            // Still published (not retired since), and still within its lifetime.
-            SecurityKey? current;
-            try
-            {
-                current = await _keys.FindAsync(known.KeyId, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                return AccessTokenValidation.Fail(AccessTokenFailure.KeysUnavailable, "auth's signing keys could not be fetched; retry");
-            }
-
-            if (ReferenceEquals(current, known.Key))
-            {
-                return Expired(known.ValidFrom, known.ValidTo) ?? new AccessTokenValidation(known.Principal, AccessTokenFailure.None, string.Empty);
-            }
-
-            _verified.TryRemove(token, out _);
+            return new AccessTokenValidation(verified, AccessTokenFailure.None, string.Empty);
         }
+
+        // Not verified before, or no longer servable from the cache (expired, its key retired,
+        // or the keys held are due a refresh): verified in full, and remembered again if valid.
+        _verified.TryRemove(token, out _);
 
         JsonWebToken jwt;
         try

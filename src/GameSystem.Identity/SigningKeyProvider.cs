@@ -45,12 +45,13 @@ public sealed class SigningKeyProvider : IDisposable
     public async ValueTask<SecurityKey?> FindAsync(string keyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keyId);
+        if (TryFindHeld(keyId, out var held))
+        {
+            return held;
+        }
+
         var now = _time.GetUtcNow();
         var keys = _keys;
-        if (keys is not null && now - keys.FetchedAt < _options.KeyRefreshInterval && keys.ById.TryGetValue(keyId, out var cached))
-        {
-            return cached;
-        }
 
         // Stale, or an unknown id: fetch, unless a fetch happened too recently to be worth another.
         if (keys is null || now - keys.FetchedAt >= _options.MinimumKeyRefreshInterval)
