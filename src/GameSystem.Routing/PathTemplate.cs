@@ -1,23 +1,26 @@
 using System.Collections.Immutable;
 
-namespace GameSystem.Services.Router.Internal;
+namespace GameSystem.Routing;
 
 /// <summary>
 /// A parsed google.api.http path template: <c>/</c>-separated segments, each a literal, <c>*</c>
 /// (one segment), <c>**</c> (the rest of the path, zero or more segments; last only) or a
 /// variable <c>{name}</c> / <c>{name=segments}</c> that captures what its segments match, and
-/// an optional <c>:verb</c> at the end. Matching looks at segments only: variables bind no
-/// value here (the gateway binds them), so <c>{id}</c> and <c>*</c> are the same pattern.
+/// an optional <c>:verb</c> at the end. <see cref="Matches"/> looks at segments only, so
+/// <c>{id}</c> and <c>*</c> are the same pattern; <see cref="TryMatch"/> also says where each
+/// variable's value lies in the path (the gateway binds them to request fields).
 /// </summary>
-internal sealed class PathTemplate
+public sealed class PathTemplate
 {
+    /// <summary>The longest template accepted, in characters.</summary>
     public const int MaxLength = 512;
 
     private const string LiteralPunctuation = "-._~!$&'()+,;=@%";
 
-    private PathTemplate(string text, ImmutableArray<string?> segments, bool endsWithRest, string verb)
+    private PathTemplate(string text, ImmutableArray<string?> segments, bool endsWithRest, string verb, ImmutableArray<PathVariable> variables)
     {
         Text = text;
+        Variables = variables;
         Segments = segments;
         EndsWithRest = endsWithRest;
         Verb = verb;
@@ -33,6 +36,9 @@ internal sealed class PathTemplate
 
     /// <summary>True when the template ends with <c>**</c> (also <c>{x=**}</c> or <c>{x=a/**}</c>).</summary>
     public bool EndsWithRest { get; }
+
+    /// <summary>The variables in the order they appear, with the segments each one captures.</summary>
+    public ImmutableArray<PathVariable> Variables { get; }
 
     /// <summary>The custom verb after the last <c>:</c>; empty when none.</summary>
     public string Verb { get; }
@@ -80,6 +86,7 @@ internal sealed class PathTemplate
         var segments = ImmutableArray.CreateBuilder<string?>();
         var rest = false;
         var variables = new HashSet<string>(StringComparer.Ordinal);
+        var bound = ImmutableArray.CreateBuilder<PathVariable>();
         foreach (var token in SplitOutsideBraces(body))
         {
             if (rest)
@@ -118,6 +125,7 @@ internal sealed class PathTemplate
                     return null;
                 }
 
+                var first = segments.Count;
                 foreach (var inside in pattern.Split('/'))
                 {
                     if (rest)
@@ -132,6 +140,7 @@ internal sealed class PathTemplate
                     }
                 }
 
+                bound.Add(new PathVariable(name, first, segments.Count - first, rest));
                 continue;
             }
 
@@ -141,18 +150,58 @@ internal sealed class PathTemplate
             }
         }
 
-        return new PathTemplate(text, segments.ToImmutable(), rest, verb);
+        return new PathTemplate(text, segments.ToImmutable(), rest, verb, bound.ToImmutable());
     }
 
     /// <summary>True when <paramref name="path"/> (a request path without query string) matches.</summary>
-    public bool Matches(string path)
+    public bool Matches(string path) => Walk(path, [], out _);
+
+    /// <summary>
+    /// Matches <paramref name="path"/> (a request path as received, without query string) and
+    /// puts where each of <see cref="Variables"/> lies in it into <paramref name="values"/> (as
+    /// many ranges as there are variables), still percent-encoded: a variable's segments with the
+    /// slashes between them, and for one that ends in <c>**</c>, everything to the verb.
+    /// </summary>
+    public bool TryMatch(ReadOnlySpan<char> path, Span<Range> values)
     {
-        if (path.Length == 0 || path[0] != '/')
+        if (values.Length < Variables.Length)
+        {
+            throw new ArgumentException($"The template has {Variables.Length} variables; {values.Length} ranges were given.", nameof(values));
+        }
+
+        if (Variables.IsEmpty)
+        {
+            return Walk(path, [], out _);
+        }
+
+        Span<Range> segments = Segments.Length <= 32 ? stackalloc Range[Segments.Length] : new Range[Segments.Length];
+        if (!Walk(path, segments, out var rest))
         {
             return false;
         }
 
-        var span = path.AsSpan(1);
+        for (var i = 0; i < Variables.Length; i++)
+        {
+            var variable = Variables[i];
+            var start = variable.SegmentCount > 0 ? segments[variable.FirstSegment].Start : rest.Start;
+            var end = variable.EndsWithRest ? rest.End : segments[variable.FirstSegment + variable.SegmentCount - 1].End;
+            values[i] = start..end;
+        }
+
+        return true;
+    }
+
+    // Matches segment by segment; when segments is not empty, fills it with where each fixed
+    // segment lies in the path, and rest with what '**' took (empty, at the end, when nothing).
+    private bool Walk(ReadOnlySpan<char> path, Span<Range> segments, out Range rest)
+    {
+        rest = default;
+        if (path.IsEmpty || path[0] != '/')
+        {
+            return false;
+        }
+
+        var span = path[1..];
         if (Verb.Length > 0)
         {
             // The verb ends the last segment: '/v1/things/abc:cancel'.
@@ -164,6 +213,8 @@ internal sealed class PathTemplate
             span = span[..(span.Length - Verb.Length - 1)];
         }
 
+        rest = (span.Length + 1)..(span.Length + 1);
+
         // '/' alone has no segment: only '/**' matches it.
         if (span.IsEmpty)
         {
@@ -173,16 +224,28 @@ internal sealed class PathTemplate
         var index = 0;
         foreach (var range in span.Split('/'))
         {
+            var segment = span[range];
             if (index == Segments.Length)
             {
-                return EndsWithRest; // more segments than the fixed ones: only '**' takes them
+                // More segments than the fixed ones: only '**' takes them, and none may be empty.
+                if (!EndsWithRest || span[range.Start.Value..].IndexOf("//", StringComparison.Ordinal) >= 0 || span[^1] == '/')
+                {
+                    return false;
+                }
+
+                rest = (range.Start.Value + 1)..(span.Length + 1);
+                return true;
             }
 
-            var segment = span[range];
             var literal = Segments[index];
             if (segment.IsEmpty || (literal is not null && !segment.SequenceEqual(literal)))
             {
                 return false;
+            }
+
+            if (!segments.IsEmpty)
+            {
+                segments[index] = (range.Start.Value + 1)..(range.End.Value + 1);
             }
 
             index++;
@@ -275,4 +338,19 @@ internal sealed class PathTemplate
         tokens.Add(body[start..]);
         return tokens;
     }
+}
+
+/// <summary>
+/// A variable of a path template: the request field it binds (a dotted path) and the fixed
+/// segments it captures, <c>{id}</c> one, <c>{name=shelves/*/books/*}</c> four, <c>{path=**}</c>
+/// none but the rest of the path.
+/// </summary>
+/// <param name="FieldPath">The field path, e.g. <c>account.account_id</c>.</param>
+/// <param name="FirstSegment">Index of its first fixed segment in <see cref="PathTemplate.Segments"/>.</param>
+/// <param name="SegmentCount">How many fixed segments it captures.</param>
+/// <param name="EndsWithRest">True when it ends with <c>**</c> and so also takes the rest of the path.</param>
+public readonly record struct PathVariable(string FieldPath, int FirstSegment, int SegmentCount, bool EndsWithRest)
+{
+    /// <summary>True when it captures exactly one segment, whose value is fully percent-decoded (a multi-segment value keeps <c>%2F</c>).</summary>
+    public bool IsSingleSegment => SegmentCount == 1 && !EndsWithRest;
 }

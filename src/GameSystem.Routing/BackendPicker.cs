@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using GameSystem.Router.V1;
 
-namespace GameSystem.Services.Router.Internal;
+namespace GameSystem.Routing;
 
 /// <summary>
 /// Chooses a route's backend by weight: for a split key, by weighted rendezvous hashing
@@ -27,7 +27,7 @@ namespace GameSystem.Services.Router.Internal;
 /// The hash does not include the route: routes with the same backend ids and weights send a
 /// given player to the same side, so a feature cut over route by route stays consistent for them.
 /// </remarks>
-internal static class BackendPicker
+public static class BackendPicker
 {
     /// <summary>The eligible backend <paramref name="splitKey"/> lands on; null when none is eligible.</summary>
     public static Backend? Sticky(IReadOnlyList<Backend> backends, string splitKey)

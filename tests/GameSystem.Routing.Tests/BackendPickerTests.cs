@@ -1,7 +1,6 @@
 using GameSystem.Router.V1;
-using GameSystem.Services.Router.Internal;
 
-namespace GameSystem.Services.Router.Tests;
+namespace GameSystem.Routing.Tests;
 
 /// <summary>The sticky split over many seeded keys: shares, and which keys move when weights change.</summary>
 public sealed class BackendPickerTests

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using GameSystem.Router.V1;
 
-namespace GameSystem.Services.Router.Internal;
+namespace GameSystem.Routing;
 
 /// <summary>
 /// One revision of the routing table, compiled for Resolve: the routes in precedence order
@@ -10,7 +10,7 @@ namespace GameSystem.Services.Router.Internal;
 /// enabled route that matches a request is the one that applies. Immutable: a change builds a
 /// new table and swaps it in.
 /// </summary>
-internal sealed class RouteTable
+public sealed class RouteTable
 {
     private readonly ImmutableArray<CompiledRoute> _byPrecedence;
 
@@ -90,10 +90,10 @@ internal sealed class RouteTable
 }
 
 /// <summary>What a Resolve asks about: an HTTP request (method and path) or an rpc method.</summary>
-internal readonly record struct RequestTarget(string HttpMethod, string Path, string RpcMethod);
+public readonly record struct RequestTarget(string HttpMethod, string Path, string RpcMethod);
 
 /// <summary>A route's match, parsed once: HTTP method and path template, or an rpc method (exact or <c>Service/*</c>).</summary>
-internal sealed class RouteMatcher
+public sealed class RouteMatcher
 {
     private readonly string _httpMethod;
     private readonly PathTemplate? _template;
@@ -154,6 +154,7 @@ internal sealed class RouteMatcher
         return new RouteMatcher(match.HttpMethod, template, "");
     }
 
+    /// <summary>True when this match applies to <paramref name="target"/>.</summary>
     public bool Matches(RequestTarget target)
     {
         if (_template is not null)

@@ -1,7 +1,6 @@
 using GameSystem.Router.V1;
-using GameSystem.Services.Router.Internal;
 
-namespace GameSystem.Services.Router.Tests;
+namespace GameSystem.Routing.Tests;
 
 public sealed class RouteTableTests
 {
