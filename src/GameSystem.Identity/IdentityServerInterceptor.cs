@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using GameSystem.Identity.Internal;
 using GameSystem.Mesh;
-using GameSystem.Mesh.Contracts.V1;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -75,8 +74,8 @@ public sealed class IdentityServerInterceptor : MeshServerInterceptor
         }
     }
 
-    /// <summary>Verifies the call's token and checks the method's access; throws the status to answer otherwise.</summary>
-    private async ValueTask AuthorizeAsync(ServerCallContext context)
+    /// <summary>Verifies the call's token and checks the method's access (<see cref="MethodAccess"/>); throws the status to answer otherwise.</summary>
+    private ValueTask AuthorizeAsync(ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!_methods.TryGetValue(context.Method, out var method))
@@ -84,62 +83,29 @@ public sealed class IdentityServerInterceptor : MeshServerInterceptor
             throw Refuse(context, StatusCode.PermissionDenied, $"{context.Method} is not a method this server authorizes.");
         }
 
-        MeshPrincipal? principal = null;
-        var header = context.RequestHeaders.GetValue(AuthorizationHeader);
-        if (header is not null)
+        var decided = MethodAccess.CheckAsync(_validator, method, context.RequestHeaders.GetValue(AuthorizationHeader), context.CancellationToken);
+        if (decided.IsCompletedSuccessfully)
         {
-            if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            {
-                throw Refuse(context, StatusCode.Unauthenticated, "The authorization metadata must be 'Bearer <access token>'.");
-            }
+            Apply(context, decided.Result);
+            return ValueTask.CompletedTask;
+        }
 
-            var token = header.AsSpan("Bearer ".Length).Trim();
-            if (!_validator.TryGetVerified(token, out principal))
-            {
-                var validation = await _validator.ValidateAsync(token.ToString(), context.CancellationToken).ConfigureAwait(false);
-                if (!validation.IsValid)
-                {
-                    // A caller with a bad token is told so, even on a public method: it meant to be someone.
-                    throw Refuse(
-                        context,
-                        validation.Failure == AccessTokenFailure.KeysUnavailable ? StatusCode.Unavailable : StatusCode.Unauthenticated,
-                        $"Access token rejected: {validation.Reason}.");
-                }
+        return ApplyAsync(context, decided);
 
-                principal = validation.Principal!;
-            }
+        async ValueTask ApplyAsync(ServerCallContext context, ValueTask<AccessDecision> decided) =>
+            Apply(context, await decided.ConfigureAwait(false));
+    }
 
+    private void Apply(ServerCallContext context, AccessDecision decision)
+    {
+        if (decision.Principal is { } principal)
+        {
             context.SetVerifiedPrincipal(principal);
         }
 
-        switch (method.Access)
+        if (!decision.IsAllowed)
         {
-            case MeshAccess.Public:
-                break;
-            case MeshAccess.Internal when principal is { IsService: false }:
-                throw Refuse(context, StatusCode.PermissionDenied, $"{method.Name} is internal: only services may call it, and '{principal.Subject}' is not a service account.");
-            default:
-                if (principal is null)
-                {
-                    throw Refuse(context, StatusCode.Unauthenticated, $"{method.Name} needs an access token: send 'authorization: Bearer <token>' metadata (auth's Login issues one).");
-                }
-
-                break;
-        }
-
-        if (method.RequiredScopes.IsEmpty)
-        {
-            return;
-        }
-
-        if (principal is null)
-        {
-            throw Refuse(context, StatusCode.Unauthenticated, $"{method.Name} needs an access token with scope '{method.RequiredScopes[0]}'.");
-        }
-
-        if (principal.FirstMissingScope(method.RequiredScopes) is { } missing)
-        {
-            throw Refuse(context, StatusCode.PermissionDenied, $"{method.Name} requires scope '{missing}', which the token of '{principal.Subject}' does not hold.");
+            throw Refuse(context, decision.Refusal, decision.Message);
         }
     }
 
