@@ -1,6 +1,7 @@
 using GameSystem.Host;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
+using GameSystem.Settings;
 using GameSystem.State;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Reflection;
 using GameSystem.Mesh;
+using GameSystem.Settings;
 
 namespace GameSystem.Host;
 

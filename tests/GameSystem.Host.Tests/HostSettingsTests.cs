@@ -1,3 +1,4 @@
+using GameSystem.Settings;
 using Microsoft.Extensions.Configuration;
 
 namespace GameSystem.Host.Tests;

@@ -1,4 +1,5 @@
 using GameSystem.Services.EventBus;
+using GameSystem.Settings;
 using Microsoft.Extensions.Configuration;
 
 namespace GameSystem.Host.Tests;
