@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using GameSystem.Auth.V1;
+using GameSystem.Identity;
+using GameSystem.Mesh;
+using GameSystem.Mesh.Nats;
+using GameSystem.Settings;
+using NATS.Client.Core;
+
+namespace GameSystem.Gateway;
+
+/// <summary>Builds the gateway: Kestrel with its limits, the route table of every contract, the mesh client and the token validator.</summary>
+public static class GatewayApplication
+{
+    /// <summary>The contracts the gateway serves: the generated catalog, never a list kept here.</summary>
+    public static IReadOnlyList<MeshServiceInfo> Contracts { get; } =
+        MeshCatalog.FromAssemblies([typeof(GameSystem.Common.V1.TypedValue).Assembly]);
+
+    /// <summary>Builds the application from <paramref name="args"/> (and appsettings, environment) without starting it.</summary>
+    /// <exception cref="SettingException">A setting is malformed.</exception>
+    /// <exception cref="InvalidOperationException">A contract's HTTP rule does not fit its messages, or two claim one route.</exception>
+    public static WebApplication Build(string[] args, IEnumerable<MeshServiceInfo>? contracts = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var shared = MeshSettings.Read(builder.Configuration);
+        var options = GatewayOptions.Read(builder.Configuration);
+        var services = contracts?.ToList() ?? [.. Contracts];
+        var routes = GatewayRouteTable.Build(services);
+
+        if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
+        {
+            builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.MaxRequestHeadersBytes;
+        });
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(shared);
+        builder.Services.AddSingleton(routes);
+        builder.Services.AddSingleton(new ProtoJson(services));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(shared.Nats.ToNatsOpts() with { Name = "gamesystem-gateway" }));
+        builder.Services.AddSingleton<IMeshCallInvoker>(provider => new NatsMeshClient(provider.GetRequiredService<INatsConnection>(), shared.Client));
+        if (shared.Identity is { } identity)
+        {
+            builder.Services.AddSingleton(provider => new SigningKeyProvider(
+                new AuthServiceClient(provider.GetRequiredService<IMeshCallInvoker>()),
+                identity,
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILogger<SigningKeyProvider>>()));
+            builder.Services.AddSingleton(provider => new AccessTokenValidator(provider.GetRequiredService<SigningKeyProvider>(), identity, provider.GetRequiredService<TimeProvider>()));
+        }
+
+        builder.Services.AddSingleton(provider => new GatewayEndpoint(
+            routes,
+            provider.GetRequiredService<ProtoJson>(),
+            provider.GetRequiredService<IMeshCallInvoker>(),
+            provider.GetService<AccessTokenValidator>(),
+            options,
+            provider.GetRequiredService<ILogger<GatewayEndpoint>>()));
+
+        var app = builder.Build();
+        var endpoint = app.Services.GetRequiredService<GatewayEndpoint>();
+        app.Run(endpoint.HandleAsync);
+        ContinueCallersTraces();
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel listens on, once started.</summary>
+    public static IReadOnlyList<string> Addresses(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return [.. app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? []];
+    }
+
+    // ASP.NET Core starts a request's Activity (from the caller's traceparent) only when someone
+    // listens; the mesh client carries Activity.Current on, so the caller's trace continues.
+    private static void ContinueCallersTraces()
+    {
+        if (s_listener is not null)
+        {
+            return;
+        }
+
+        s_listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+        };
+        ActivitySource.AddActivityListener(s_listener);
+    }
+
+    private static ActivityListener? s_listener;
+}

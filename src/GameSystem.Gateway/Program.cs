@@ -1,0 +1,30 @@
+using GameSystem.Gateway;
+using GameSystem.Settings;
+
+Microsoft.AspNetCore.Builder.WebApplication app;
+try
+{
+    app = GatewayApplication.Build(args);
+}
+catch (SettingException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+catch (InvalidOperationException ex)
+{
+    Console.Error.WriteLine($"GameSystem gateway could not build its routes: {ex.Message}");
+    return 3;
+}
+
+await using (app.ConfigureAwait(false))
+{
+    await app.StartAsync().ConfigureAwait(false);
+    foreach (var address in GatewayApplication.Addresses(app))
+    {
+        Console.WriteLine($"GameSystem gateway listening on {address} (API reference: {address}/openapi.json)");
+    }
+
+    await app.WaitForShutdownAsync().ConfigureAwait(false);
+    return 0;
+}

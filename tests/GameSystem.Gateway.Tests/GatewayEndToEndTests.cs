@@ -1,0 +1,252 @@
+using System.Net;
+using System.Text.Json;
+using Bogus;
+using GameSystem.Identity;
+using GameSystem.Services.Testing;
+using GameSystem.Testing;
+using GameSystem.TimeManager.V1;
+using Grpc.Core;
+
+namespace GameSystem.Gateway.Tests;
+
+/// <summary>HTTP/JSON through Kestrel on loopback, the gateway, a real nats-server and the real auth and time-manager.</summary>
+public sealed class GatewayEndToEndTests(NatsServerFixture nats)
+{
+    private readonly Faker _faker = new() { Random = new Randomizer(20261202) };
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string Username() => _faker.Internet.UserName().ToLowerInvariant().Replace('.', '-').Replace('_', '-') + "-" + _faker.Random.AlphaNumeric(6).ToLowerInvariant();
+
+    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.Clone();
+
+    [Fact(Timeout = 60_000)]
+    public async Task PublicRegisterAndLogin_ThenAnAuthenticatedGet_SpeakProto3Json()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var username = Username();
+        var (accountId, token) = await gateway.PlayerAsync(username, Ct);
+
+        using var response = await gateway.GetAsync($"/v1/accounts/{accountId}", Ct, token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var account = (await JsonAsync(response)).GetProperty("account");
+        Assert.Equal(accountId, account.GetProperty("accountId").GetString());
+        Assert.Equal(username, account.GetProperty("username").GetString());
+        Assert.Equal(JsonValueKind.String, account.GetProperty("version").ValueKind); // int64 as a string
+        Assert.Equal("ACCOUNT_STATE_ACTIVE", account.GetProperty("state").GetString()); // enums by name
+        Assert.Equal(JsonValueKind.Array, account.GetProperty("roles").ValueKind);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task NoToken_IsAnswered401WithABearerChallenge_AndNeverReachesTheService()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+
+        using var response = await gateway.GetAsync("/v1/accounts/acc-1", Ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer realm=\"gamesystem\"", response.Headers.WwwAuthenticate.ToString());
+        var error = await JsonAsync(response);
+        Assert.Equal((int)StatusCode.Unauthenticated, error.GetProperty("code").GetInt32());
+        Assert.Contains("GetAccount needs an access token", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ATamperedToken_IsAnswered401InvalidToken()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (accountId, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.GetAsync($"/v1/accounts/{accountId}", Ct, token[..^4] + "AAAA");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains("error=\"invalid_token\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AMissingScope_IsAnswered403NamingIt()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        // ListClocks is open to players; SetClockTime is not routed; a player reading another
+        // account is refused by auth itself: 403 from the service, mapped.
+        using var other = await gateway.GetAsync("/v1/accounts/acc-someone-else", Ct, token);
+
+        Assert.True(other.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound, $"got {other.StatusCode}");
+        var error = await JsonAsync(other);
+        Assert.Equal(other.StatusCode == HttpStatusCode.Forbidden ? (int)StatusCode.PermissionDenied : (int)StatusCode.NotFound, error.GetProperty("code").GetInt32());
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("""{"login":"x","password":"y","colour":"red"}""", "colour")]
+    [InlineData("""{"login":"x","password":""" , "not a valid")]
+    [InlineData("""{"password":"y"}""", "'login' is required")]
+    [InlineData("""{"login":7,"password":"y"}""", "not a valid")]
+    public async Task AMalformedBody_IsAnswered400SayingWhat(string body, string mention)
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+
+        using var response = await gateway.PostJsonAsync("/v1/auth:login", body, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = await JsonAsync(response);
+        Assert.Equal((int)StatusCode.InvalidArgument, error.GetProperty("code").GetInt32());
+        Assert.Contains(mention, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("type.googleapis.com/google.rpc.BadRequest", error.GetProperty("details")[0].GetProperty("@type").GetString());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ABodyThatIsNotJson_IsRefusedByContentType()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/auth:login") { Content = new StringContent("login=x&password=y", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded") };
+
+        using var response = await gateway.Http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Content-Type: application/json", (await JsonAsync(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AnOversizedBody_IsAnswered413()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats, "--GameSystem:Gateway:MaxRequestBodyBytes=1024");
+
+        using var response = await gateway.PostJsonAsync("/v1/auth:login", $$"""{"login":"x","password":"{{new string('p', 4096)}}"}""", Ct);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("1024 bytes", (await JsonAsync(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task UnknownRoutes_Are404_AndAKnownPathWithTheWrongMethodIs405WithAllow()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+
+        using var missing = await gateway.GetAsync("/v1/nothing/here", Ct);
+        using var wrongMethod = await gateway.GetAsync("/v1/auth:login", Ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal((int)StatusCode.NotFound, (await JsonAsync(missing)).GetProperty("code").GetInt32());
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal(["POST"], wrongMethod.Content.Headers.Allow);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("/v1/clocks?page_size=ten", "page_size")]
+    [InlineData("/v1/clocks?pageSize=ten", "page_size")]
+    [InlineData("/v1/clocks?no_such_field=1", "no_such_field")]
+    [InlineData("/v1/clocks?page_size=1&page_size=2", "2 times")]
+    public async Task BadQueryParameters_Are400NamingTheParameter(string path, string mention)
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.GetAsync(path, Ct, token);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(mention, (await JsonAsync(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task QueryParameters_BindByProtoOrJsonName()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var snake = await gateway.GetAsync("/v1/clocks?page_size=5", Ct, token);
+        using var camel = await gateway.GetAsync("/v1/clocks?pageSize=5", Ct, token);
+
+        Assert.Equal(HttpStatusCode.OK, snake.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, camel.StatusCode);
+        Assert.Equal(JsonValueKind.Array, (await JsonAsync(snake)).GetProperty("clocks").ValueKind);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AServiceError_MapsToItsHttpStatus_WithTheStatusBody()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.GetAsync("/v1/worlds/no-such-world/clock", Ct, token);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var error = await JsonAsync(response);
+        Assert.Equal((int)StatusCode.NotFound, error.GetProperty("code").GetInt32());
+        Assert.Contains("no-such-world", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("Grpc-Timeout", "soon")]
+    [InlineData("Grpc-Timeout", "0S")]
+    [InlineData("X-Request-Timeout", "-1")]
+    public async Task AMalformedTimeout_Is400(string header, string value)
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (accountId, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.GetAsync($"/v1/accounts/{accountId}", Ct, token, r => r.Headers.TryAddWithoutValidation(header, value));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(header, (await JsonAsync(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AValidTimeoutHeader_IsHonoured()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (accountId, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.GetAsync($"/v1/accounts/{accountId}", Ct, token, r => r.Headers.TryAddWithoutValidation("Grpc-Timeout", "5S"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("text/event-stream")]
+    [InlineData("application/x-ndjson")]
+    public async Task AServerStream_ReachesTheClient_AsEventsOrLines(string accept)
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, root) = await gateway.PlayerAsync(TestIdentity.RootUsername, Ct);
+        var world = "world-" + _faker.Random.AlphaNumeric(8).ToLowerInvariant();
+        await new TimeManagerServiceClient(gateway.Invoker).CreateClockAsync(
+            new CreateClockRequest { WorldId = world, RequestId = Guid.NewGuid().ToString(), TimeScale = 60 },
+            BearerToken.Attach(default, root).Headers,
+            cancellationToken: Ct);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/worlds/{world}/clock:watch");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", root);
+        request.Headers.Accept.ParseAdd(accept);
+        using var response = await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(accept, response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Ct));
+        string? json = null;
+        for (var i = 0; i < 10 && json is null; i++)
+        {
+            var line = await reader.ReadLineAsync(Ct);
+            json = accept == "text/event-stream" ? (line?.StartsWith("data: ", StringComparison.Ordinal) == true ? line["data: ".Length..] : null) : line;
+        }
+
+        Assert.NotNull(json);
+        var first = JsonDocument.Parse(json).RootElement;
+        Assert.Equal(world, first.GetProperty("clockChanged").GetProperty("worldId").GetString());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AStreamOfAMissingWorld_FailsWithAnHttpStatus_BeforeAnyEvent()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.GetAsync("/v1/worlds/nowhere/clock:watch", Ct, token, r => r.Headers.Accept.ParseAdd("text/event-stream"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
