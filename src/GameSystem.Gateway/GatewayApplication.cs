@@ -39,11 +39,12 @@ public static class GatewayApplication
         });
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddGatewayProtection(options);
         builder.Services.AddSingleton(shared);
         builder.Services.AddSingleton(routes);
         builder.Services.AddSingleton(new ProtoJson(services));
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(shared.Nats.ToNatsOpts() with { Name = "gamesystem-gateway" }));
+        builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(shared.Nats.ToNatsOpts()));
         builder.Services.AddSingleton<IMeshCallInvoker>(provider => new NatsMeshClient(provider.GetRequiredService<INatsConnection>(), shared.Client));
         if (shared.Identity is { } identity)
         {
@@ -64,6 +65,7 @@ public static class GatewayApplication
             provider.GetRequiredService<ILogger<GatewayEndpoint>>()));
 
         var app = builder.Build();
+        app.UseGatewayProtection(options);
         var endpoint = app.Services.GetRequiredService<GatewayEndpoint>();
         app.Run(endpoint.HandleAsync);
         ContinueCallersTraces();

@@ -23,6 +23,21 @@ internal sealed record GatewayOptions
     /// <summary>The realm named in <c>WWW-Authenticate</c>.</summary>
     public string Realm { get; init; } = "gamesystem";
 
+    /// <summary>
+    /// Requests per second each caller may make on average (<c>RateLimit:PermitsPerSecond</c>), a
+    /// caller being the verified account of its token, else its IP address; 0 turns limiting off.
+    /// </summary>
+    public int RateLimitPermitsPerSecond { get; init; } = 100;
+
+    /// <summary>How many requests a caller may make at once above the average (<c>RateLimit:Burst</c>).</summary>
+    public int RateLimitBurst { get; init; } = 200;
+
+    /// <summary>Origins a browser may call from (<c>Cors:AllowedOrigins</c>, e.g. <c>https://play.example.com</c>); empty: no cross-origin calls.</summary>
+    public IReadOnlyList<string> CorsAllowedOrigins { get; init; } = [];
+
+    /// <summary>Whether cross-origin calls may carry cookies and HTTP auth (<c>Cors:AllowCredentials</c>).</summary>
+    public bool CorsAllowCredentials { get; init; }
+
     /// <summary>Reads <c>GameSystem:Gateway</c>.</summary>
     public static GatewayOptions Read(IConfiguration configuration)
     {
@@ -34,6 +49,24 @@ internal sealed record GatewayOptions
             MaxRequestHeadersBytes = section.ReadInt("MaxRequestHeadersBytes", Default.MaxRequestHeadersBytes, 1024),
             MaxTimeout = section.ReadDuration("MaxTimeout", Default.MaxTimeout),
             Realm = section["Realm"] ?? Default.Realm,
+            RateLimitPermitsPerSecond = section.GetSection("RateLimit").ReadInt("PermitsPerSecond", Default.RateLimitPermitsPerSecond, 0),
+            RateLimitBurst = section.GetSection("RateLimit").ReadInt("Burst", Default.RateLimitBurst, 1),
+            CorsAllowedOrigins = ReadOrigins(section.GetSection("Cors")),
+            CorsAllowCredentials = section.GetSection("Cors").ReadBool("AllowCredentials", false),
         };
+    }
+
+    private static List<string> ReadOrigins(IConfigurationSection cors)
+    {
+        var origins = cors.GetSection("AllowedOrigins").ReadList().ToList();
+        foreach (var origin in origins)
+        {
+            if (origin != "*" && (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.PathAndQuery != "/" || origin.EndsWith('/')))
+            {
+                throw new SettingException($"{cors.Path}:AllowedOrigins", $"'{origin}' is not an origin: scheme, host and optional port, e.g. https://play.example.com (or * for any).");
+            }
+        }
+
+        return origins;
     }
 }

@@ -1,0 +1,66 @@
+using System.Net;
+using System.Text.Json;
+using GameSystem.Testing;
+using Grpc.Core;
+
+namespace GameSystem.Gateway.Tests;
+
+/// <summary>Rate limiting per caller and CORS, through Kestrel.</summary>
+public sealed class GatewayProtectionTests(NatsServerFixture nats)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact(Timeout = 60_000)]
+    public async Task ACallerOverItsBudget_Gets429WithRetryAfter_WhileAnotherCallerGoesOn()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats, "--GameSystem:Gateway:RateLimit:PermitsPerSecond=1", "--GameSystem:Gateway:RateLimit:Burst=4");
+        var (accountId, token) = await gateway.PlayerAsync("limited-player", Ct); // register + login: 2 of the address's 4
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await gateway.GetAsync($"/v1/accounts/{accountId}", Ct, token);
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.True(int.Parse(response.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
+                var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement;
+                Assert.Equal((int)StatusCode.ResourceExhausted, error.GetProperty("code").GetInt32());
+            }
+        }
+
+        // The account's own bucket (its token verified on the first call) allows the burst, then refuses.
+        Assert.Equal(HttpStatusCode.OK, statuses[0]);
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+        Assert.True(statuses.Count(s => s == HttpStatusCode.OK) <= 6, string.Join(",", statuses));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Cors_AllowsTheConfiguredOrigin_AndNoOther()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats, "--GameSystem:Gateway:Cors:AllowedOrigins=https://play.example.com");
+
+        using var allowed = new HttpRequestMessage(HttpMethod.Options, "/v1/auth:login");
+        allowed.Headers.Add("Origin", "https://play.example.com");
+        allowed.Headers.Add("Access-Control-Request-Method", "POST");
+        allowed.Headers.Add("Access-Control-Request-Headers", "content-type,authorization");
+        using var preflight = await gateway.Http.SendAsync(allowed, Ct);
+
+        using var other = new HttpRequestMessage(HttpMethod.Options, "/v1/auth:login");
+        other.Headers.Add("Origin", "https://evil.example.net");
+        other.Headers.Add("Access-Control-Request-Method", "POST");
+        using var refused = await gateway.Http.SendAsync(other, Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, preflight.StatusCode);
+        Assert.Equal("https://play.example.com", preflight.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public void AnOriginThatIsNotOne_StopsStartUpNamingTheSetting()
+    {
+        var error = Assert.Throws<GameSystem.Settings.SettingException>(() => GatewayApplication.Build(["--GameSystem:Identity:Mode=Off", "--GameSystem:Gateway:Cors:AllowedOrigins=play.example.com/x"]));
+
+        Assert.Contains("GameSystem:Gateway:Cors:AllowedOrigins", error.Message, StringComparison.Ordinal);
+    }
+}
