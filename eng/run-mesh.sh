@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the GameSystem mesh on this machine: installs what is missing, starts a local
 # nats-server with JetStream (unless GameSystem__Nats__Servers points at one), then runs
-# the host with every service. Arguments go to the host, e.g.
+# the host with every service and the HTTP gateway in front of it (http://127.0.0.1:8080,
+# GameSystem__Gateway__Urls to change it). Arguments go to the host, e.g.
 #   eng/run-mesh.sh --services time-manager,language-system
 #   eng/run-mesh.sh --GameSystem:Mesh:MaxConcurrentCalls=64
 # Ctrl+C stops the host gracefully (calls in flight finish), then the nats-server it started.
@@ -60,15 +61,25 @@ while IFS= read -r line; do
   [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=${line#*=}"
 done <"$secrets"
 
-echo "Building the host …"
-if ! dotnet build src/GameSystem.Host -c Release -nologo >"$root/.run/build.log" 2>&1; then
-  grep -E "error|Error" "$root/.run/build.log" >&2 || cat "$root/.run/build.log" >&2
-  exit 1
-fi
+echo "Building the host and the gateway …"
+for project in src/GameSystem.Host src/GameSystem.Gateway; do
+  if ! dotnet build "$project" -c Release -nologo >"$root/.run/build.log" 2>&1; then
+    grep -E "error|Error" "$root/.run/build.log" >&2 || cat "$root/.run/build.log" >&2
+    exit 1
+  fi
+done
 # Not exec: the trap must stop the nats-server this script started once the host exits.
 dotnet src/GameSystem.Host/bin/Release/net10.0/GameSystem.Host.dll "$@" &
 host_pid=$!
-trap 'kill -TERM "$host_pid" 2>/dev/null || true' INT TERM
-wait "$host_pid" || status=$?
+# The gateway verifies tokens with the keys auth publishes, so it starts beside the host;
+# until auth answers, token-carrying requests get 503 and public ones reach auth when it is up.
+dotnet src/GameSystem.Gateway/bin/Release/net10.0/GameSystem.Gateway.dll &
+gateway_pid=$!
+stop_all() { kill -TERM "$gateway_pid" "$host_pid" 2>/dev/null || true; }
+trap stop_all INT TERM
+# Either one ending ends the mesh: a gateway without services (or the reverse) is no mesh.
+wait -n "$host_pid" "$gateway_pid" || status=$?
+stop_all
+wait "$gateway_pid" 2>/dev/null || true
 wait "$host_pid" 2>/dev/null || true
 exit "${status:-0}"
