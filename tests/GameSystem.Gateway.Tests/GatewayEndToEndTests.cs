@@ -249,4 +249,37 @@ public sealed class GatewayEndToEndTests(NatsServerFixture nats)
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AServiceNobodyServes_Is503_WithAnErrorIdAndNoInternalDetail()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.GetAsync("/v1/regions/r-1/weather", Ct, token, r => r.Headers.TryAddWithoutValidation("Grpc-Timeout", "2S"));
+
+        Assert.True(response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout, $"got {response.StatusCode}");
+        var message = (await JsonAsync(response)).GetProperty("message").GetString()!;
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            Assert.Matches("error id [0-9a-f]{12}", message);
+        }
+
+        Assert.DoesNotContain("gamesystem.weather_manager", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("NATS", message, StringComparison.Ordinal);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("Grpc-Metadata-Authorization", "Bearer x")]
+    [InlineData("Grpc-Metadata-Grpc-Timeout", "1S")]
+    [InlineData("Grpc-Metadata-Trace-Bin", "not base64!")]
+    public async Task MetadataHeadersThatWouldSetReservedKeysOrAreMalformed_Are400(string header, string value)
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+
+        using var response = await gateway.PostJsonAsync("/v1/auth:login", """{"login":"x","password":"y"}""", Ct, configure: r => r.Headers.TryAddWithoutValidation(header, value));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(header, (await JsonAsync(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
 }

@@ -94,7 +94,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
         return (body.RootElement.GetProperty("account").GetProperty("accountId").GetString()!, body.RootElement.GetProperty("tokens").GetProperty("accessToken").GetString()!);
     }
 
-    public async Task<HttpResponseMessage> PostJsonAsync(string path, string json, CancellationToken cancellationToken, string? token = null)
+    public async Task<HttpResponseMessage> PostJsonAsync(string path, string json, CancellationToken cancellationToken, string? token = null, Action<HttpRequestMessage>? configure = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         if (token is not null)
@@ -102,6 +102,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
 
+        configure?.Invoke(request);
         return await Http.SendAsync(request, cancellationToken);
     }
 
