@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using GameSystem.Auth.V1;
+using GameSystem.Gateway.OpenApi;
 using GameSystem.Identity;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
 using GameSystem.Settings;
 using NATS.Client.Core;
+using Scalar.AspNetCore;
 
 namespace GameSystem.Gateway;
 
@@ -14,6 +16,12 @@ public static class GatewayApplication
     /// <summary>The contracts the gateway serves: the generated catalog, never a list kept here.</summary>
     public static IReadOnlyList<MeshServiceInfo> Contracts { get; } =
         MeshCatalog.FromAssemblies([typeof(GameSystem.Common.V1.TypedValue).Assembly]);
+
+    /// <summary>Where the OpenAPI 3.1 document of every route is served.</summary>
+    public const string OpenApiPath = "/openapi.json";
+
+    /// <summary>Where the browsable API reference (Scalar) is served.</summary>
+    public const string DocsPath = "/docs";
 
     /// <summary>Builds the application from <paramref name="args"/> (and appsettings, environment) without starting it.</summary>
     /// <exception cref="SettingException">A setting is malformed.</exception>
@@ -25,6 +33,9 @@ public static class GatewayApplication
         var options = GatewayOptions.Read(builder.Configuration);
         var services = contracts?.ToList() ?? [.. Contracts];
         var routes = GatewayRouteTable.Build(services);
+
+        // Built once: the document is as immutable as the route table it describes.
+        var openApi = OpenApiDocumentBuilder.ToJson(OpenApiDocumentBuilder.Build(routes));
 
         if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
         {
@@ -67,6 +78,17 @@ public static class GatewayApplication
         var app = builder.Build();
         app.UseGatewayProtection(options);
         var endpoint = app.Services.GetRequiredService<GatewayEndpoint>();
+
+        // The document and its reference page are endpoints; every other request falls through
+        // to the contracts' routes (the catch-all), which answer 404 and 405 themselves.
+        app.UseRouting();
+        app.MapGet(OpenApiPath, () => Results.Text(openApi, "application/json; charset=utf-8"));
+        app.MapScalarApiReference(DocsPath, scalar => scalar
+            .WithTitle("GameSystem API")
+            .WithOpenApiRoutePattern(OpenApiPath)
+            .DisableDefaultFonts()
+            .DisableTelemetry());
+        app.UseEndpoints(_ => { });
         app.Run(endpoint.HandleAsync);
         ContinueCallersTraces();
         return app;

@@ -22,7 +22,7 @@ await using (app.ConfigureAwait(false))
     await app.StartAsync().ConfigureAwait(false);
     foreach (var address in GatewayApplication.Addresses(app))
     {
-        Console.WriteLine($"GameSystem gateway listening on {address} (API reference: {address}/openapi.json)");
+        Console.WriteLine($"GameSystem gateway listening on {address} (OpenAPI: {address}{GatewayApplication.OpenApiPath}, reference: {address}{GatewayApplication.DocsPath})");
     }
 
     await app.WaitForShutdownAsync().ConfigureAwait(false);

@@ -282,4 +282,31 @@ public sealed class GatewayEndToEndTests(NatsServerFixture nats)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(header, (await JsonAsync(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TheOpenApiDocument_AndTheReferencePage_AreServedThroughKestrel()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+
+        using var response = await gateway.GetAsync("/openapi.json", Ct);
+        using var docs = await gateway.GetAsync("/docs/", Ct);
+        using var script = await gateway.GetAsync("/docs/scalar.js", Ct);
+        using var post = await gateway.PostJsonAsync("/openapi.json", "{}", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var document = await JsonAsync(response);
+        Assert.StartsWith("3.1.", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        var login = document.GetProperty("paths").GetProperty("/v1/auth:login").GetProperty("post");
+        Assert.Equal("AuthService_Login", login.GetProperty("operationId").GetString());
+        Assert.Equal(HttpStatusCode.OK, docs.StatusCode);
+        Assert.Contains("openapi.json", await docs.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode); // served from the package, not a CDN
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+
+        // The contracts' routes still answer through the catch-all.
+        using var missing = await gateway.GetAsync("/v1/nothing/here", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal((int)StatusCode.NotFound, (await JsonAsync(missing)).GetProperty("code").GetInt32());
+    }
 }
