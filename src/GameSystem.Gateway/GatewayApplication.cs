@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using GameSystem.Auth.V1;
+using GameSystem.Gateway.Cutover;
 using GameSystem.Gateway.OpenApi;
 using GameSystem.Identity;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
+using GameSystem.Router.V1;
 using GameSystem.Settings;
 using NATS.Client.Core;
 using Scalar.AspNetCore;
@@ -67,13 +69,39 @@ public static class GatewayApplication
             builder.Services.AddSingleton(provider => new AccessTokenValidator(provider.GetRequiredService<SigningKeyProvider>(), identity, provider.GetRequiredService<TimeProvider>()));
         }
 
+        // The cutover: router's table, followed as the gateway's own service account, and YARP for
+        // the routes it sends to the legacy HTTP backend.
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddSingleton<LegacyForwarder>();
+        if (shared.Identity is { ServiceSecret: not null } own)
+        {
+            builder.Services.AddSingleton(provider => new ServiceTokenSource(
+                new AuthServiceClient(provider.GetRequiredService<IMeshCallInvoker>()),
+                "gateway",
+                "gateway-" + Guid.NewGuid().ToString("N")[..12],
+                own,
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILogger<ServiceTokenSource>>()));
+            builder.Services.AddSingleton(provider => new RouterServiceClient(new ServiceIdentityInvoker(provider.GetRequiredService<IMeshCallInvoker>(), provider.GetRequiredService<ServiceTokenSource>())));
+        }
+        else
+        {
+            builder.Services.AddSingleton(provider => new RouterServiceClient(provider.GetRequiredService<IMeshCallInvoker>()));
+        }
+
+        builder.Services.AddSingleton<RouteDirectory>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<RouteDirectory>());
         builder.Services.AddSingleton(provider => new GatewayEndpoint(
             routes,
             provider.GetRequiredService<ProtoJson>(),
             provider.GetRequiredService<IMeshCallInvoker>(),
             provider.GetService<AccessTokenValidator>(),
             options,
-            provider.GetRequiredService<ILogger<GatewayEndpoint>>()));
+            provider.GetRequiredService<ILogger<GatewayEndpoint>>(),
+            provider.GetRequiredService<GatewayMetrics>(),
+            provider.GetRequiredService<RouteDirectory>(),
+            provider.GetRequiredService<LegacyForwarder>()));
 
         var app = builder.Build();
         app.UseGatewayProtection(options);

@@ -1,8 +1,11 @@
 using System.Collections.Frozen;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using GameSystem.Gateway.Cutover;
 using GameSystem.Identity;
 using GameSystem.Mesh;
+using GameSystem.Router.V1;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http.Features;
@@ -27,9 +30,15 @@ internal sealed partial class GatewayEndpoint
     private readonly GatewayOptions _options;
     private readonly ILogger _logger;
     private readonly FrozenDictionary<GatewayRoute, RouteInvoker> _invokers;
+    private readonly RouteDirectory? _directory;
+    private readonly LegacyForwarder? _legacy;
+    private readonly GatewayMetrics _metrics;
 
-    public GatewayEndpoint(GatewayRouteTable routes, ProtoJson json, IMeshCallInvoker invoker, AccessTokenValidator? validator, GatewayOptions options, ILogger<GatewayEndpoint> logger)
+    public GatewayEndpoint(GatewayRouteTable routes, ProtoJson json, IMeshCallInvoker invoker, AccessTokenValidator? validator, GatewayOptions options, ILogger<GatewayEndpoint> logger, GatewayMetrics metrics, RouteDirectory? directory = null, LegacyForwarder? legacy = null)
     {
+        _metrics = metrics;
+        _directory = directory;
+        _legacy = legacy;
         _routes = routes;
         _json = json;
         _invoker = invoker;
@@ -60,6 +69,8 @@ internal sealed partial class GatewayEndpoint
             return;
         }
 
+        var started = Stopwatch.GetTimestamp();
+        var (backendId, backendKind) = ("mesh", "nats");
         try
         {
             var authorization = http.Request.Headers.Authorization;
@@ -68,12 +79,27 @@ internal sealed partial class GatewayEndpoint
                 throw new BindingException("Authorization", "The request carries more than one Authorization header.");
             }
 
+            MeshPrincipal? caller = null;
             if (_validator is not null)
             {
                 var decision = await MethodAccess.CheckAsync(_validator, route.Method, authorization.Count == 0 ? null : authorization[0], http.RequestAborted).ConfigureAwait(false);
                 if (!decision.IsAllowed)
                 {
                     await RefuseAsync(http, decision).ConfigureAwait(false);
+                    return;
+                }
+
+                caller = decision.Principal;
+            }
+
+            // Router decides where the request goes; without a route of its own it goes over NATS.
+            if (BackendChoice.Choose(_directory?.Current, http, path, route, caller) is { } choice)
+            {
+                backendId = choice.Backend.BackendId;
+                if (choice.Backend.Kind == BackendKind.LegacyHttp && _legacy is not null)
+                {
+                    backendKind = "legacy_http";
+                    await _legacy.ForwardAsync(http, choice.Backend.Target, _options.MaxTimeout).ConfigureAwait(false);
                     return;
                 }
             }
@@ -101,6 +127,10 @@ internal sealed partial class GatewayEndpoint
         {
             // The caller went away; the mesh call was cancelled with it.
             Log.CallerLeft(_logger, route.Declaration);
+        }
+        finally
+        {
+            _metrics.Record(route.HttpMethod, route.Template.Text, backendId, backendKind, http.Response.StatusCode, Stopwatch.GetElapsedTime(started));
         }
     }
 

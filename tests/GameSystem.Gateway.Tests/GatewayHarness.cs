@@ -66,6 +66,8 @@ internal sealed class GatewayHarness : IAsyncDisposable
         var time = new TimeManagerService(store, store, TimeProvider.System, NullLogger<TimeManagerService>.Instance, new EventOutbox("time-manager", TimeProvider.System));
         server.AddService(Contracts.Single(c => c.Name == "auth").Bind(auth));
         server.AddService(Contracts.Single(c => c.Name == "time-manager").Bind(time));
+        var router = new GameSystem.Services.Router.RouterService(store, new EventOutbox("router", TimeProvider.System), new GameSystem.EventBus.V1.EventBusServiceClient(invoker), Options.Create(GameSystem.Services.Router.RouterOptions.Default), TimeProvider.System, NullLogger<GameSystem.Services.Router.RouterService>.Instance);
+        server.AddService(Contracts.Single(c => c.Name == "router").Bind(router));
         await server.StartAsync();
 
         string[] args =
