@@ -105,6 +105,7 @@ public static class GatewayApplication
 
         var app = builder.Build();
         app.UseGatewayProtection(options);
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         var endpoint = app.Services.GetRequiredService<GatewayEndpoint>();
 
         // The document and its reference page are endpoints; every other request falls through

@@ -7,22 +7,30 @@ using Microsoft.Net.Http.Headers;
 namespace GameSystem.Gateway;
 
 /// <summary>
-/// Server streams over HTTP: Server-Sent Events for <c>Accept: text/event-stream</c>, otherwise
-/// newline-delimited JSON (<c>application/x-ndjson</c>). Each message is flushed before the next
-/// is asked for, so a slow reader holds the stream back through the mesh's credit flow rather
-/// than piling messages up here; a caller that disconnects cancels the call on the service.
+/// Server streams over HTTP: a WebSocket when the request is an upgrade, Server-Sent Events for
+/// <c>Accept: text/event-stream</c>, otherwise newline-delimited JSON (<c>application/x-ndjson</c>).
+/// Each message is written (flushed, or its frame sent) before the next is asked for, so a slow
+/// reader holds the stream back through the mesh's credit flow rather than piling messages up
+/// here; a caller that disconnects (or closes its WebSocket) cancels the call on the service.
 /// </summary>
 internal sealed partial class GatewayEndpoint
 {
     private async Task StreamAsync<TResponse>(HttpContext http, GatewayRoute route, IAsyncEnumerable<TResponse> stream)
         where TResponse : class, IMessage<TResponse>
     {
-        var sse = AcceptsEventStream(http.Request);
-        var messages = stream.GetAsyncEnumerator(http.RequestAborted);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        var messages = stream.GetAsyncEnumerator(call.Token);
         await using var _ = messages.ConfigureAwait(false);
 
         // Until the first message, a failure is an ordinary error response with its HTTP status.
         var any = await messages.MoveNextAsync().ConfigureAwait(false);
+        if (http.WebSockets.IsWebSocketRequest)
+        {
+            await WebSocketAsync(http, route, messages, any, call).ConfigureAwait(false);
+            return;
+        }
+
+        var sse = AcceptsEventStream(http.Request);
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = sse ? "text/event-stream" : "application/x-ndjson";
         http.Response.Headers.CacheControl = "no-cache";
@@ -55,6 +63,83 @@ internal sealed partial class GatewayEndpoint
             await WriteEventAsync(http, sse ? "error" : null, sse ? error : "{\"error\":" + error + "}").ConfigureAwait(false);
         }
     }
+
+    // One text frame per message; a failure is a last frame {"error": …} and close 1011; the
+    // client closing its side cancels the call.
+    private async Task WebSocketAsync<TResponse>(HttpContext http, GatewayRoute route, IAsyncEnumerator<TResponse> messages, bool any, CancellationTokenSource call)
+        where TResponse : class, IMessage<TResponse>
+    {
+        using var socket = await http.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+        var listening = ListenForCloseAsync(socket, call);
+        var closeStatus = System.Net.WebSockets.WebSocketCloseStatus.NormalClosure;
+        var closeReason = "stream complete";
+        try
+        {
+            while (any)
+            {
+                // Not the call's token: cancelling a send aborts a WebSocket, and a client's close must be answered.
+                await SendFrameAsync(socket, Format(route, messages.Current), http.RequestAborted).ConfigureAwait(false);
+                any = await messages.MoveNextAsync().ConfigureAwait(false);
+            }
+        }
+        catch (RpcException ex) when (!call.IsCancellationRequested)
+        {
+            var status = GatewayErrors.Public(ex.GetRpcStatus(), out var errorId);
+            if (errorId is not null)
+            {
+                Log.Concealed(_logger, errorId, http.Request.Method, route.Template.Text, ex.StatusCode, ex.Status.Detail);
+            }
+
+            await SendFrameAsync(socket, "{\"error\":" + GatewayErrors.Format(status, _json) + "}", http.RequestAborted).ConfigureAwait(false);
+            closeStatus = System.Net.WebSockets.WebSocketCloseStatus.InternalServerError;
+            closeReason = ex.StatusCode.ToString();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException && call.IsCancellationRequested)
+        {
+            // The client closed its side, or went away: the call is cancelled with it, and a
+            // client that sent a close frame gets the closing handshake's answer below.
+            closeReason = "closed by the client";
+        }
+
+        if (socket.State is System.Net.WebSockets.WebSocketState.Open or System.Net.WebSockets.WebSocketState.CloseReceived)
+        {
+            using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await socket.CloseOutputAsync(closeStatus, closeReason, closing.Token).ConfigureAwait(false);
+                await listening.WaitAsync(closing.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
+            {
+                // A client that does not finish the closing handshake is dropped.
+            }
+        }
+    }
+
+    private static async Task ListenForCloseAsync(System.Net.WebSockets.WebSocket socket, CancellationTokenSource call)
+    {
+        var buffer = new byte[256];
+        try
+        {
+            while (!call.IsCancellationRequested)
+            {
+                var received = await socket.ReceiveAsync(buffer, call.Token).ConfigureAwait(false);
+                if (received.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        {
+        }
+
+        // Whatever the client sends is not part of a server stream; its close ends the call.
+        await call.CancelAsync().ConfigureAwait(false);
+    }
+
+    private static Task SendFrameAsync(System.Net.WebSockets.WebSocket socket, string json, CancellationToken cancellationToken) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(json), System.Net.WebSockets.WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
 
     private static async Task WriteEventAsync(HttpContext http, string? sseEvent, string json)
     {

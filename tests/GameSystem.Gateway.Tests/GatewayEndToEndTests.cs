@@ -309,4 +309,46 @@ public sealed class GatewayEndToEndTests(NatsServerFixture nats)
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal((int)StatusCode.NotFound, (await JsonAsync(missing)).GetProperty("code").GetInt32());
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AServerStream_ReachesAWebSocket_AndClosingItEndsTheCall()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, root) = await gateway.PlayerAsync(TestIdentity.RootUsername, Ct);
+        var world = "world-" + _faker.Random.AlphaNumeric(8).ToLowerInvariant();
+        await new TimeManagerServiceClient(gateway.Invoker).CreateClockAsync(
+            new CreateClockRequest { WorldId = world, RequestId = Guid.NewGuid().ToString(), TimeScale = 60 },
+            BearerToken.Attach(default, root).Headers,
+            cancellationToken: Ct);
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + root);
+        var uri = new UriBuilder(gateway.Http.BaseAddress!) { Scheme = "ws", Path = $"/v1/worlds/{world}/clock:watch", Query = "tick_interval=0.2s" }.Uri;
+
+        await socket.ConnectAsync(uri, Ct);
+        var buffer = new byte[64 * 1024];
+        var first = await socket.ReceiveAsync(buffer, Ct);
+        var second = await socket.ReceiveAsync(buffer.AsMemory(first.Count), Ct);
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", Ct);
+
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Text, first.MessageType);
+        var snapshot = JsonDocument.Parse(buffer.AsMemory(0, first.Count)).RootElement;
+        Assert.Equal(world, snapshot.GetProperty("clockChanged").GetProperty("worldId").GetString());
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Text, second.MessageType);
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Closed, socket.State);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AWebSocketToAMissingWorld_IsRefusedWithItsHttpStatus()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        socket.Options.CollectHttpResponseDetails = true;
+        var uri = new UriBuilder(gateway.Http.BaseAddress!) { Scheme = "ws", Path = "/v1/worlds/nowhere/clock:watch" }.Uri;
+
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(uri, Ct));
+
+        Assert.Equal(HttpStatusCode.NotFound, socket.HttpStatusCode);
+    }
 }
