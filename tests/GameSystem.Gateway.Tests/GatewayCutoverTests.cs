@@ -129,6 +129,78 @@ public sealed class GatewayCutoverTests(NatsServerFixture nats)
         Assert.True(counted.GetValueOrDefault("/v1/worlds/{world_id}/clock nats") > 0, string.Join(", ", counted));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task AStickySplit_KeepsEachPlayerOnOneSide_AndSharesPlayersByWeight()
+    {
+        await using var legacy = await LegacyBackend.StartAsync();
+        await using var gateway = await GatewayHarness.StartAsync(nats, "--GameSystem:Gateway:RateLimit:PermitsPerSecond=0");
+        var (_, root) = await gateway.PlayerAsync(TestIdentity.RootUsername, Ct);
+        var admin = BearerToken.Attach(default, root).Headers;
+        await new TimeManagerServiceClient(gateway.Invoker).CreateClockAsync(new CreateClockRequest { WorldId = "w-sticky", RequestId = Guid.NewGuid().ToString(), TimeScale = 1 }, admin, cancellationToken: Ct);
+        await new RouterServiceClient(gateway.Invoker).CreateRouteAsync(
+            new CreateRouteRequest
+            {
+                RequestId = Guid.NewGuid().ToString(),
+                Route = new Route
+                {
+                    RouteId = "clock-sticky",
+                    Sticky = true,
+                    Match = new RouteMatch { HttpMethod = "GET", PathTemplate = "/v1/worlds/*/clock" },
+                    Backends =
+                    {
+                        new Backend { BackendId = "legacy", Kind = BackendKind.LegacyHttp, Target = legacy.Url, Weight = 50 },
+                        new Backend { BackendId = "nats", Kind = BackendKind.Nats, Target = "time-manager", Weight = 50 },
+                    },
+                },
+            },
+            admin,
+            cancellationToken: Ct);
+
+        // A probe route created after it, all legacy: once the gateway answers the probe from
+        // legacy, it has the sticky route too (WatchRoutes delivers changes in order).
+        await new RouterServiceClient(gateway.Invoker).CreateRouteAsync(
+            new CreateRouteRequest
+            {
+                RequestId = Guid.NewGuid().ToString(),
+                Route = new Route
+                {
+                    RouteId = "probe",
+                    Match = new RouteMatch { HttpMethod = "GET", PathTemplate = "/v1/worlds/probe/clock" },
+                    Backends = { new Backend { BackendId = "legacy", Kind = BackendKind.LegacyHttp, Target = legacy.Url, Weight = 1 } },
+                },
+            },
+            admin,
+            cancellationToken: Ct);
+        var seen = false;
+        for (var i = 0; i < 100 && !seen; i++)
+        {
+            using var probe = await gateway.GetAsync("/v1/worlds/probe/clock", Ct, root);
+            seen = (await probe.Content.ReadAsStringAsync(Ct)).Contains("\"legacy\"", StringComparison.Ordinal);
+            await Task.Delay(seen ? 0 : 50, Ct);
+        }
+
+        Assert.True(seen, "The gateway never picked up router's routes.");
+        var sides = new Dictionary<string, HashSet<string>>();
+        for (var p = 0; p < 24; p++)
+        {
+            var (accountId, token) = await gateway.PlayerAsync($"sticky-player-{p}", Ct);
+            sides[accountId] = [];
+
+            for (var i = 0; i < 6; i++)
+            {
+                using var response = await gateway.GetAsync("/v1/worlds/w-sticky/clock", Ct, token);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var body = await response.Content.ReadAsStringAsync(Ct);
+                sides[accountId].Add(body.Contains("\"legacy\"", StringComparison.Ordinal) ? "legacy" : "nats");
+            }
+        }
+
+        // Every player saw one side only, and the players split near the weights.
+        Assert.All(sides, s => Assert.Single(s.Value));
+        var onLegacy = sides.Count(s => s.Value.Contains("legacy"));
+        Assert.InRange(onLegacy, 4, 20);
+    }
+
     // Waits (bounded) until at least 40 answers arrived after `since` and their legacy share is
     // within 0.2 of the expected one (exact for 0 and 1).
     private static async Task WaitForShareAsync(ConcurrentQueue<(long At, string Side)> answers, Stopwatch clock, long since, double legacyShare, int allowedMs = 5000)
