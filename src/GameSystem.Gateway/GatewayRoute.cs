@@ -133,29 +133,8 @@ internal sealed class GatewayRoute
     }
 
     /// <summary>The fields along a dotted path of proto field names; every step before the last is a singular message field.</summary>
-    private static FieldDescriptor[] ResolvePath(MeshMethod method, MessageDescriptor message, string dotted, string what)
-    {
-        var names = dotted.Split('.');
-        var fields = new FieldDescriptor[names.Length];
-        var current = message;
-        for (var i = 0; i < names.Length; i++)
-        {
-            var field = current?.FindFieldByName(names[i])
-                ?? throw Invalid(method, $"has {what}, but {(current ?? message).FullName} has no field '{names[i]}'");
-            fields[i] = field;
-            if (i < names.Length - 1)
-            {
-                if (field.FieldType != FieldType.Message || field.IsRepeated || field.IsMap)
-                {
-                    throw Invalid(method, $"has {what}, but '{field.Name}' is not a single message field to go into");
-                }
-
-                current = field.MessageType;
-            }
-        }
-
-        return fields;
-    }
+    private static FieldDescriptor[] ResolvePath(MeshMethod method, MessageDescriptor message, string dotted, string what) =>
+        RequestBinder.ResolveFieldPath(message, dotted, jsonNames: false, out var problem) ?? throw Invalid(method, $"has {what}, but {problem}");
 
     private static InvalidOperationException Invalid(MeshMethod method, string problem) =>
         new($"{method.Path.TrimStart('/')} {problem}.");

@@ -19,6 +19,7 @@ internal sealed class GatewayRouteTable
     private GatewayRouteTable(ImmutableArray<GatewayRoute> routes)
     {
         _all = routes;
+        MaxVariables = routes.IsEmpty ? 0 : routes.Max(r => r.Template.Variables.Length);
         _byMethod = routes
             .GroupBy(r => r.HttpMethod, StringComparer.Ordinal)
             .ToFrozenDictionary(
@@ -101,5 +102,5 @@ internal sealed class GatewayRouteTable
     }
 
     /// <summary>The most variables any route's template has: how many ranges <see cref="Match"/> needs.</summary>
-    public int MaxVariables => _all.IsEmpty ? 0 : _all.Max(r => r.Template.Variables.Length);
+    public int MaxVariables { get; }
 }

@@ -43,7 +43,7 @@ internal static class RequestBinder
                 throw new BindingException(name, $"The query parameter '{name}' is not taken: {route.Method.Name} takes its whole request as the JSON body.");
             }
 
-            var fields = Resolve(message.Descriptor, name)
+            var fields = ResolveFieldPath(message.Descriptor, name, jsonNames: true, out _)
                 ?? throw new BindingException(name, $"The query parameter '{name}' names no field of {message.Descriptor.FullName}.");
             if (route.PathFields.Contains(fields[^1]))
             {
@@ -73,29 +73,39 @@ internal static class RequestBinder
         }
     }
 
-    // Proto names (snake_case) or JSON names (lowerCamel), at every step of a dotted path.
-    private static FieldDescriptor[]? Resolve(MessageDescriptor message, string dotted)
+    /// <summary>
+    /// The fields along a dotted path (proto names; with <paramref name="jsonNames"/> also JSON
+    /// names), every step before the last a singular message field; null when a step fails, and
+    /// then <paramref name="problem"/> says which and why.
+    /// </summary>
+    internal static FieldDescriptor[]? ResolveFieldPath(MessageDescriptor message, string dotted, bool jsonNames, out string problem)
     {
         var names = dotted.Split('.');
         var fields = new FieldDescriptor[names.Length];
-        MessageDescriptor? current = message;
+        var current = message;
         for (var i = 0; i < names.Length; i++)
         {
-            if (current is null)
-            {
-                return null;
-            }
-
-            var field = current.FindFieldByName(names[i]) ?? current.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == names[i]);
+            var field = current.FindFieldByName(names[i]) ?? (jsonNames ? current.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == names[i]) : null);
             if (field is null)
             {
+                problem = $"{current.FullName} has no field '{names[i]}'";
                 return null;
             }
 
             fields[i] = field;
-            current = i < names.Length - 1 && field.FieldType == FieldType.Message && !field.IsRepeated && !field.IsMap ? field.MessageType : null;
+            if (i < names.Length - 1)
+            {
+                if (field.FieldType != FieldType.Message || field.IsRepeated || field.IsMap)
+                {
+                    problem = $"'{field.Name}' is not a single message field to go into";
+                    return null;
+                }
+
+                current = field.MessageType;
+            }
         }
 
+        problem = "";
         return fields;
     }
 
@@ -165,7 +175,8 @@ internal static class RequestBinder
         _ => System.Text.Json.JsonSerializer.Serialize(text),
     };
 
-    private static bool IsWellKnownScalar(MessageDescriptor type) => type.FullName is
+    /// <summary>The well-known types a query parameter can set, from their JSON string (or number, bool) form; the OpenAPI document follows this.</summary>
+    internal static bool IsWellKnownScalar(MessageDescriptor type) => type.FullName is
         "google.protobuf.Timestamp" or "google.protobuf.Duration" or "google.protobuf.FieldMask"
         or "google.protobuf.StringValue" or "google.protobuf.BytesValue" or "google.protobuf.BoolValue"
         or "google.protobuf.Int32Value" or "google.protobuf.Int64Value" or "google.protobuf.UInt32Value"

@@ -5,7 +5,6 @@ using GameSystem.Identity;
 using GameSystem.Router.V1;
 using GameSystem.Services.Testing;
 using GameSystem.Testing;
-using GameSystem.TimeManager.V1;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -52,25 +51,9 @@ public sealed class GatewayCutoverTests(NatsServerFixture nats)
         var (_, root) = await gateway.PlayerAsync(TestIdentity.RootUsername, Ct);
         var (_, player) = await gateway.PlayerAsync("cutover-player", Ct);
         var admin = BearerToken.Attach(default, root).Headers;
-        await new TimeManagerServiceClient(gateway.Invoker).CreateClockAsync(new CreateClockRequest { WorldId = "w-cut", RequestId = Guid.NewGuid().ToString(), TimeScale = 1 }, admin, cancellationToken: Ct);
+        await gateway.CreateClockAsync(root, "w-cut", 1, Ct);
         var router = new RouterServiceClient(gateway.Invoker);
-        var created = await router.CreateRouteAsync(
-            new CreateRouteRequest
-            {
-                RequestId = Guid.NewGuid().ToString(),
-                Route = new Route
-                {
-                    RouteId = "clock-get",
-                    Match = new RouteMatch { HttpMethod = "GET", PathTemplate = "/v1/worlds/*/clock" },
-                    Backends =
-                    {
-                        new Backend { BackendId = "legacy", Kind = BackendKind.LegacyHttp, Target = legacy.Url, Weight = 100 },
-                        new Backend { BackendId = "nats", Kind = BackendKind.Nats, Target = "time-manager", Weight = 0 },
-                    },
-                },
-            },
-            admin,
-            cancellationToken: Ct);
+        var created = await CreateRouteAsync(router, admin, ClockRoute("clock-get", "/v1/worlds/*/clock", legacy.Url, legacyWeight: 100, natsWeight: 0));
 
         // Callers keep calling, each answer labelled with where it came from and when.
         var answers = new ConcurrentQueue<(long At, string Side)>();
@@ -136,41 +119,13 @@ public sealed class GatewayCutoverTests(NatsServerFixture nats)
         await using var gateway = await GatewayHarness.StartAsync(nats, "--GameSystem:Gateway:RateLimit:PermitsPerSecond=0");
         var (_, root) = await gateway.PlayerAsync(TestIdentity.RootUsername, Ct);
         var admin = BearerToken.Attach(default, root).Headers;
-        await new TimeManagerServiceClient(gateway.Invoker).CreateClockAsync(new CreateClockRequest { WorldId = "w-sticky", RequestId = Guid.NewGuid().ToString(), TimeScale = 1 }, admin, cancellationToken: Ct);
-        await new RouterServiceClient(gateway.Invoker).CreateRouteAsync(
-            new CreateRouteRequest
-            {
-                RequestId = Guid.NewGuid().ToString(),
-                Route = new Route
-                {
-                    RouteId = "clock-sticky",
-                    Sticky = true,
-                    Match = new RouteMatch { HttpMethod = "GET", PathTemplate = "/v1/worlds/*/clock" },
-                    Backends =
-                    {
-                        new Backend { BackendId = "legacy", Kind = BackendKind.LegacyHttp, Target = legacy.Url, Weight = 50 },
-                        new Backend { BackendId = "nats", Kind = BackendKind.Nats, Target = "time-manager", Weight = 50 },
-                    },
-                },
-            },
-            admin,
-            cancellationToken: Ct);
+        await gateway.CreateClockAsync(root, "w-sticky", 1, Ct);
+        var router = new RouterServiceClient(gateway.Invoker);
+        await CreateRouteAsync(router, admin, ClockRoute("clock-sticky", "/v1/worlds/*/clock", legacy.Url, legacyWeight: 50, natsWeight: 50, sticky: true));
 
         // A probe route created after it, all legacy: once the gateway answers the probe from
         // legacy, it has the sticky route too (WatchRoutes delivers changes in order).
-        await new RouterServiceClient(gateway.Invoker).CreateRouteAsync(
-            new CreateRouteRequest
-            {
-                RequestId = Guid.NewGuid().ToString(),
-                Route = new Route
-                {
-                    RouteId = "probe",
-                    Match = new RouteMatch { HttpMethod = "GET", PathTemplate = "/v1/worlds/probe/clock" },
-                    Backends = { new Backend { BackendId = "legacy", Kind = BackendKind.LegacyHttp, Target = legacy.Url, Weight = 1 } },
-                },
-            },
-            admin,
-            cancellationToken: Ct);
+        await CreateRouteAsync(router, admin, ClockRoute("probe", "/v1/worlds/probe/clock", legacy.Url, legacyWeight: 1, natsWeight: null));
         var seen = false;
         for (var i = 0; i < 100 && !seen; i++)
         {
@@ -200,6 +155,27 @@ public sealed class GatewayCutoverTests(NatsServerFixture nats)
         var onLegacy = sides.Count(s => s.Value.Contains("legacy"));
         Assert.InRange(onLegacy, 4, 20);
     }
+
+    /// <summary>A GET route to the legacy backend and (unless <paramref name="natsWeight"/> is null) to time-manager over NATS.</summary>
+    private static Route ClockRoute(string id, string template, string legacyUrl, uint legacyWeight, uint? natsWeight, bool sticky = false)
+    {
+        var route = new Route
+        {
+            RouteId = id,
+            Sticky = sticky,
+            Match = new RouteMatch { HttpMethod = "GET", PathTemplate = template },
+            Backends = { new Backend { BackendId = "legacy", Kind = BackendKind.LegacyHttp, Target = legacyUrl, Weight = legacyWeight } },
+        };
+        if (natsWeight is { } weight)
+        {
+            route.Backends.Add(new Backend { BackendId = "nats", Kind = BackendKind.Nats, Target = "time-manager", Weight = weight });
+        }
+
+        return route;
+    }
+
+    private static Task<CreateRouteResponse> CreateRouteAsync(RouterServiceClient router, Grpc.Core.Metadata? admin, Route route) =>
+        router.CreateRouteAsync(new CreateRouteRequest { RequestId = Guid.NewGuid().ToString(), Route = route }, admin, cancellationToken: Ct).AsTask();
 
     // Waits (bounded) until at least 40 answers arrived after `since` and their legacy share is
     // within 0.2 of the expected one (exact for 0 and 1).

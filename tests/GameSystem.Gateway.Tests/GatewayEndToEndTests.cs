@@ -1,10 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Bogus;
-using GameSystem.Identity;
 using GameSystem.Services.Testing;
 using GameSystem.Testing;
-using GameSystem.TimeManager.V1;
 using Grpc.Core;
 
 namespace GameSystem.Gateway.Tests;
@@ -214,10 +212,7 @@ public sealed class GatewayEndToEndTests(NatsServerFixture nats)
         await using var gateway = await GatewayHarness.StartAsync(nats);
         var (_, root) = await gateway.PlayerAsync(TestIdentity.RootUsername, Ct);
         var world = "world-" + _faker.Random.AlphaNumeric(8).ToLowerInvariant();
-        await new TimeManagerServiceClient(gateway.Invoker).CreateClockAsync(
-            new CreateClockRequest { WorldId = world, RequestId = Guid.NewGuid().ToString(), TimeScale = 60 },
-            BearerToken.Attach(default, root).Headers,
-            cancellationToken: Ct);
+        await gateway.CreateClockAsync(root, world, 60, Ct);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/worlds/{world}/clock:watch");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", root);
@@ -316,10 +311,7 @@ public sealed class GatewayEndToEndTests(NatsServerFixture nats)
         await using var gateway = await GatewayHarness.StartAsync(nats);
         var (_, root) = await gateway.PlayerAsync(TestIdentity.RootUsername, Ct);
         var world = "world-" + _faker.Random.AlphaNumeric(8).ToLowerInvariant();
-        await new TimeManagerServiceClient(gateway.Invoker).CreateClockAsync(
-            new CreateClockRequest { WorldId = world, RequestId = Guid.NewGuid().ToString(), TimeScale = 60 },
-            BearerToken.Attach(default, root).Headers,
-            cancellationToken: Ct);
+        await gateway.CreateClockAsync(root, world, 60, Ct);
         using var socket = new System.Net.WebSockets.ClientWebSocket();
         socket.Options.SetRequestHeader("Authorization", "Bearer " + root);
         var uri = new UriBuilder(gateway.Http.BaseAddress!) { Scheme = "ws", Path = $"/v1/worlds/{world}/clock:watch", Query = "tick_interval=0.2s" }.Uri;

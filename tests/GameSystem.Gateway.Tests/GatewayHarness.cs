@@ -96,6 +96,13 @@ internal sealed class GatewayHarness : IAsyncDisposable
         return (body.RootElement.GetProperty("account").GetProperty("accountId").GetString()!, body.RootElement.GetProperty("tokens").GetProperty("accessToken").GetString()!);
     }
 
+    /// <summary>Creates a world's clock behind the gateway's back, as the administrator holding <paramref name="adminToken"/>.</summary>
+    public async Task CreateClockAsync(string adminToken, string worldId, double timeScale, CancellationToken cancellationToken) =>
+        await new GameSystem.TimeManager.V1.TimeManagerServiceClient(Invoker).CreateClockAsync(
+            new GameSystem.TimeManager.V1.CreateClockRequest { WorldId = worldId, RequestId = Guid.NewGuid().ToString(), TimeScale = timeScale },
+            BearerToken.Attach(default, adminToken).Headers,
+            cancellationToken: cancellationToken);
+
     public async Task<HttpResponseMessage> PostJsonAsync(string path, string json, CancellationToken cancellationToken, string? token = null, Action<HttpRequestMessage>? configure = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };

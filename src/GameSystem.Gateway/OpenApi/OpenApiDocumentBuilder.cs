@@ -450,7 +450,7 @@ internal static class OpenApiDocumentBuilder
             var proto = protoPrefix + field.Name;
             OpenApiSchema? value = field.FieldType switch
             {
-                FieldType.Message or FieldType.Group => ProtoSchemas.WellKnownScalar(field.MessageType),
+                FieldType.Message or FieldType.Group => RequestBinder.IsWellKnownScalar(field.MessageType) ? ProtoSchemas.WellKnownScalar(field.MessageType) : null,
                 FieldType.Enum when field.EnumType.FullName == "google.protobuf.NullValue" => null,
                 FieldType.Enum => EnumInline(field.EnumType),
                 var type => ProtoSchemas.Scalar(type),
