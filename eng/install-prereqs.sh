@@ -2,7 +2,8 @@
 # Installs what GameSystem needs beyond the .NET SDK, only when it is missing:
 # nats-server and redis-server (Debian packages); with --with-buf, buf (npm, into .tools/buf);
 # with --with-openapi-validator, an OpenAPI 3.1 validator (npm, into .tools/openapi) that the
-# gateway tests run on the generated document. Flags combine. Safe to run again; prints what it does.
+# gateway tests run on the generated document; with --with-chromium, Debian's chromium, the
+# headless browser the gateway's browser test drives. Flags combine. Safe to run again; prints what it does.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 buf_version="1.75.0"
@@ -11,11 +12,13 @@ openapi_validator_version="2.11.0"
 
 with_buf=false
 with_openapi_validator=false
+with_chromium=false
 for arg in "$@"; do
   case "$arg" in
     --with-buf) with_buf=true ;;
     --with-openapi-validator) with_openapi_validator=true ;;
-    *) echo "error: unknown option '$arg' (known: --with-buf, --with-openapi-validator)" >&2; exit 2 ;;
+    --with-chromium) with_chromium=true ;;
+    *) echo "error: unknown option '$arg' (known: --with-buf, --with-openapi-validator, --with-chromium)" >&2; exit 2 ;;
   esac
 done
 
@@ -31,6 +34,9 @@ as_root() {
 missing=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+if [ "$with_chromium" = true ]; then
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "Installing ${missing[*]} with apt-get"
   as_root apt-get update -qq

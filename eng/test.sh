@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of GameSystem against real nats-server and redis-server processes that
 # the test fixtures start on free loopback ports. Installs what is missing first (with the
-# npm OpenAPI validator the gateway tests run on the generated document).
+# npm OpenAPI validator the gateway tests run on the generated document, and Debian's
+# chromium for the gateway's browser test).
 # Ends with the totals read from the TRX results: `N passed, N failed, N skipped`.
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Streaming").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-"$root/eng/install-prereqs.sh" --with-openapi-validator
+"$root/eng/install-prereqs.sh" --with-openapi-validator --with-chromium
 
 configuration="${CONFIGURATION:-Release}"
 results="$root/TestResults/$(date -u +%Y%m%dT%H%M%S)"

@@ -105,6 +105,18 @@ public static class GatewayApplication
 
         var app = builder.Build();
         app.UseGatewayProtection(options);
+        if (options.WebRoot is { } webRoot)
+        {
+            // ASP.NET Core's static files (ETags, ranges, content types); what is not a file goes on.
+            var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(webRoot);
+            app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+            app.UseStaticFiles(new StaticFileOptions
+            {
+                FileProvider = files,
+                OnPrepareResponse = file => file.Context.Response.Headers.XContentTypeOptions = "nosniff",
+            });
+        }
+
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         var endpoint = app.Services.GetRequiredService<GatewayEndpoint>();
 

@@ -15,6 +15,35 @@ namespace GameSystem.Gateway;
 /// </summary>
 internal sealed partial class GatewayEndpoint
 {
+    /// <summary>The WebSocket subprotocol the gateway selects: a browser that offers subprotocols needs one chosen.</summary>
+    public const string WebSocketProtocol = "gamesystem";
+
+    /// <summary>
+    /// A browser's WebSocket cannot send <c>Authorization</c>; it offers its access token as the
+    /// subprotocol <c>bearer.&lt;token&gt;</c> beside <see cref="WebSocketProtocol"/>, which is the
+    /// one selected, so the token is never echoed back.
+    /// </summary>
+    public const string WebSocketBearerPrefix = "bearer.";
+
+    private static string? WebSocketBearer(HttpContext http)
+    {
+        string? token = null;
+        var plain = false;
+        foreach (var offered in http.WebSockets.WebSocketRequestedProtocols)
+        {
+            if (offered.StartsWith(WebSocketBearerPrefix, StringComparison.Ordinal))
+            {
+                token = token is null ? offered[WebSocketBearerPrefix.Length..] : throw new BindingException("Sec-WebSocket-Protocol", "The WebSocket offers more than one bearer token.");
+            }
+
+            plain |= offered == WebSocketProtocol;
+        }
+
+        return token is null || plain
+            ? token
+            : throw new BindingException("Sec-WebSocket-Protocol", $"A WebSocket that offers its token as a subprotocol must also offer '{WebSocketProtocol}', the one the gateway selects.");
+    }
+
     private async Task StreamAsync<TResponse>(HttpContext http, GatewayRoute route, IAsyncEnumerable<TResponse> stream)
         where TResponse : class, IMessage<TResponse>
     {
@@ -69,7 +98,8 @@ internal sealed partial class GatewayEndpoint
     private async Task WebSocketAsync<TResponse>(HttpContext http, GatewayRoute route, IAsyncEnumerator<TResponse> messages, bool any, CancellationTokenSource call)
         where TResponse : class, IMessage<TResponse>
     {
-        using var socket = await http.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+        var protocol = http.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketProtocol) ? WebSocketProtocol : null;
+        using var socket = await http.WebSockets.AcceptWebSocketAsync(protocol).ConfigureAwait(false);
         var listening = ListenForCloseAsync(socket, call);
         var closeStatus = System.Net.WebSockets.WebSocketCloseStatus.NormalClosure;
         var closeReason = "stream complete";

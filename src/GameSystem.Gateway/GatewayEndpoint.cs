@@ -79,6 +79,11 @@ internal sealed partial class GatewayEndpoint
                 throw new BindingException("Authorization", "The request carries more than one Authorization header.");
             }
 
+            if (authorization.Count == 0 && http.WebSockets.IsWebSocketRequest && WebSocketBearer(http) is { } token)
+            {
+                authorization = "Bearer " + token;
+            }
+
             MeshPrincipal? caller = null;
             if (_validator is not null)
             {

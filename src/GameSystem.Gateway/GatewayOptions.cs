@@ -38,6 +38,13 @@ internal sealed record GatewayOptions
     /// <summary>Whether cross-origin calls may carry cookies and HTTP auth (<c>Cors:AllowCredentials</c>).</summary>
     public bool CorsAllowCredentials { get; init; }
 
+    /// <summary>
+    /// A folder of static files (a web client, a status page) served at the root for GET and HEAD
+    /// (<c>WebRoot</c>, absolute or relative to the working directory); <c>index.html</c> answers
+    /// for a folder. A path with no file falls through to the contracts' routes. Unset: none.
+    /// </summary>
+    public string? WebRoot { get; init; }
+
     /// <summary>Reads <c>GameSystem:Gateway</c>.</summary>
     public static GatewayOptions Read(IConfiguration configuration)
     {
@@ -53,7 +60,21 @@ internal sealed record GatewayOptions
             RateLimitBurst = section.GetSection("RateLimit").ReadInt("Burst", Default.RateLimitBurst, 1),
             CorsAllowedOrigins = ReadOrigins(section.GetSection("Cors")),
             CorsAllowCredentials = section.GetSection("Cors").ReadBool("AllowCredentials", false),
+            WebRoot = ReadWebRoot(section),
         };
+    }
+
+    private static string? ReadWebRoot(IConfigurationSection section)
+    {
+        if (string.IsNullOrWhiteSpace(section["WebRoot"]))
+        {
+            return null;
+        }
+
+        var path = Path.GetFullPath(section["WebRoot"]!);
+        return Directory.Exists(path)
+            ? path
+            : throw new SettingException($"{section.Path}:WebRoot", $"'{path}' is not a folder; give the folder of the static files to serve, or leave WebRoot unset.");
     }
 
     private static List<string> ReadOrigins(IConfigurationSection cors)

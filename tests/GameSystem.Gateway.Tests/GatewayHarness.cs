@@ -27,6 +27,9 @@ internal sealed class GatewayHarness : IAsyncDisposable
 {
     private static readonly ImmutableArray<MeshServiceInfo> Contracts = MeshCatalog.FromAssemblies([typeof(GameSystem.Auth.V1.IAuthService).Assembly]);
 
+    /// <summary>The runtime tests' probe contract, whose routes the gateway serves when a harness has a probe.</summary>
+    public static MeshServiceInfo ProbeContract => GameSystem.MeshTest.V1.ProbeServiceDispatcher.Info;
+
     private readonly NatsConnection _serverConnection;
     private readonly NatsConnection _clientConnection;
     private readonly NatsMeshServer _server;
@@ -50,8 +53,12 @@ internal sealed class GatewayHarness : IAsyncDisposable
     /// <summary>A mesh client on the services' prefix, to set things up behind the gateway's back.</summary>
     public IMeshCallInvoker Invoker { get; }
 
-    public static async Task<GatewayHarness> StartAsync(NatsServerFixture nats, params string[] gatewayArgs)
+    public static Task<GatewayHarness> StartAsync(NatsServerFixture nats, params string[] gatewayArgs) => StartAsync(nats, probe: null, gatewayArgs);
+
+    /// <summary>As <see cref="StartAsync(NatsServerFixture, string[])"/>, with <paramref name="probe"/> served too and its routes on the gateway.</summary>
+    public static async Task<GatewayHarness> StartAsync(NatsServerFixture nats, GameSystem.Mesh.Nats.Tests.RecordingProbeService? probe, params string[] gatewayArgs)
     {
+        var contracts = probe is null ? Contracts : Contracts.Add(ProbeContract);
         var prefix = "g" + Guid.NewGuid().ToString("N")[..10];
         var authOptions = TestIdentity.TestAuthOptions();
         var identity = IdentityOptions.Default with { Issuer = authOptions.Issuer, Audience = authOptions.Audience, ServiceSecret = authOptions.ServiceSecret };
@@ -60,7 +67,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
         var clientConnection = await ServiceMesh.ConnectAsync(nats.Url, "gateway-test-client");
         var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
         var keys = new SigningKeyProvider(new GameSystem.Auth.V1.AuthServiceClient(invoker), identity, TimeProvider.System);
-        var interceptor = new IdentityServerInterceptor(new AccessTokenValidator(keys, identity, TimeProvider.System), Contracts);
+        var interceptor = new IdentityServerInterceptor(new AccessTokenValidator(keys, identity, TimeProvider.System), contracts);
         var server = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix, Interceptors = [interceptor] });
         var auth = new AuthService(store, new EventOutbox("auth", TimeProvider.System), TimeProvider.System, NullLogger<AuthService>.Instance, Options.Create(authOptions));
         var time = new TimeManagerService(store, store, TimeProvider.System, NullLogger<TimeManagerService>.Instance, new EventOutbox("time-manager", TimeProvider.System));
@@ -68,6 +75,10 @@ internal sealed class GatewayHarness : IAsyncDisposable
         server.AddService(Contracts.Single(c => c.Name == "time-manager").Bind(time));
         var router = new GameSystem.Services.Router.RouterService(store, new EventOutbox("router", TimeProvider.System), new GameSystem.EventBus.V1.EventBusServiceClient(invoker), Options.Create(GameSystem.Services.Router.RouterOptions.Default), TimeProvider.System, NullLogger<GameSystem.Services.Router.RouterService>.Instance);
         server.AddService(Contracts.Single(c => c.Name == "router").Bind(router));
+        if (probe is not null)
+        {
+            server.AddService(ProbeContract.Bind(probe));
+        }
         await server.StartAsync();
 
         string[] args =
@@ -79,7 +90,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             .. gatewayArgs,
         ];
-        var gateway = GatewayApplication.Build(args);
+        var gateway = GatewayApplication.Build(args, probe is null ? null : [.. GatewayApplication.Contracts, ProbeContract]);
         await gateway.StartAsync();
         var address = new Uri(GatewayApplication.Addresses(gateway).Single());
         return new GatewayHarness(serverConnection, clientConnection, server, keys, gateway, invoker, address);

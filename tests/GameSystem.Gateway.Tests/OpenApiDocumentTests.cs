@@ -163,6 +163,26 @@ public sealed class OpenApiDocumentTests
     }
 
     [Fact]
+    public void AMethodsRequiredScopes_AreItsSecurityRequirement_AndItsExtension()
+    {
+        // No routed method of the 22 contracts declares scopes yet: the probe contract's Append does.
+        var routes = GatewayRouteTable.Build([.. GatewayApplication.Contracts, GatewayHarness.ProbeContract]);
+        var document = JsonDocument.Parse(OpenApiDocumentBuilder.ToJson(OpenApiDocumentBuilder.Build(routes))).RootElement;
+        var append = document.GetProperty("paths").GetProperty("/v1/probe:append").GetProperty("post");
+        var count = document.GetProperty("paths").GetProperty("/v1/probe/count").GetProperty("get");
+
+        Assert.Equal(["probe.write"], append.GetProperty(OpenApiDocumentBuilder.ScopesExtension).EnumerateArray().Select(e => e.GetString()));
+        var requirement = Assert.Single(append.GetProperty("security").EnumerateArray());
+        Assert.Equal(["probe.write"], requirement.EnumerateObject().Single().Value.EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("`probe.write`", append.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("403", append.GetProperty("responses").EnumerateObject().Select(r => r.Name));
+
+        // A method that needs a token but no scope: the requirement lists none.
+        Assert.False(count.TryGetProperty(OpenApiDocumentBuilder.ScopesExtension, out _));
+        Assert.Empty(Assert.Single(count.GetProperty("security").EnumerateArray()).EnumerateObject().Single().Value.EnumerateArray());
+    }
+
+    [Fact]
     public void EveryReference_NamesAComponentThatExists()
     {
         var components = Document.GetProperty("components");
