@@ -133,6 +133,13 @@ internal sealed partial class GatewayEndpoint
             // The caller went away; the mesh call was cancelled with it.
             Log.CallerLeft(_logger, route.Declaration);
         }
+        catch (Exception ex) when (!http.Response.HasStarted && !http.RequestAborted.IsCancellationRequested)
+        {
+            // A fault of the gateway itself: INTERNAL with an error id; what it was only in the log.
+            var status = GatewayErrors.Public(GatewayErrors.Of(StatusCode.Internal, ex.Message), out var errorId);
+            Log.Failed(_logger, ex, errorId!, http.Request.Method, route.Template.Text);
+            await GatewayErrors.WriteAsync(http, status, _json).ConfigureAwait(false);
+        }
         finally
         {
             _metrics.Record(route.HttpMethod, route.Template.Text, backendId, backendKind, http.Response.StatusCode, Stopwatch.GetElapsedTime(started));
@@ -431,6 +438,9 @@ internal sealed partial class GatewayEndpoint
     {
         [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Error {ErrorId} on {HttpMethod} {Route}: {Code} {Detail}")]
         public static partial void Concealed(ILogger logger, string errorId, string httpMethod, string route, StatusCode code, string detail);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Error {ErrorId} on {HttpMethod} {Route}: the gateway failed")]
+        public static partial void Failed(ILogger logger, Exception exception, string errorId, string httpMethod, string route);
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Debug, Message = "The caller of {Route} left before the answer; the call was cancelled")]
         public static partial void CallerLeft(ILogger logger, string route);

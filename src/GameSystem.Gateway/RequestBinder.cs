@@ -162,10 +162,14 @@ internal static class RequestBinder
             FieldType.Bytes => ByteString.FromBase64(text.Replace('-', '+').Replace('_', '/').PadRight((text.Length + 3) / 4 * 4, '=')),
             FieldType.Enum => field.EnumType.FindValueByName(text)?.Number
                 ?? (int.TryParse(text, NumberStyles.AllowLeadingSign, invariant, out var number) && field.EnumType.FindValueByNumber(number) is not null ? number : throw new FormatException()),
-            FieldType.Message => json.Parser.Parse(JsonToken(field.MessageType, text), field.MessageType),
+            FieldType.Message => Unwrapped(field.MessageType, json.Parser.Parse(JsonToken(field.MessageType, text), field.MessageType)),
             _ => throw new FormatException(),
         };
     }
+
+    // Google.Protobuf's C# fields of wrapper types hold the wrapped value (int?, string …), not the message.
+    private static object Unwrapped(MessageDescriptor type, IMessage parsed) =>
+        type.File.Name == "google/protobuf/wrappers.proto" ? type.FindFieldByNumber(1).Accessor.GetValue(parsed) : parsed;
 
     // A well-known type's JSON form is a string (Timestamp, Duration, FieldMask, StringValue …),
     // a number or a bool (the other wrappers): the query value is that JSON value's text.

@@ -30,6 +30,9 @@ internal sealed class GatewayHarness : IAsyncDisposable
     /// <summary>The runtime tests' probe contract, whose routes the gateway serves when a harness has a probe.</summary>
     public static MeshServiceInfo ProbeContract => GameSystem.MeshTest.V1.ProbeServiceDispatcher.Info;
 
+    /// <summary>The HttpRule examples' contract (Protos/gateway_test.proto).</summary>
+    public static MeshServiceInfo MessagingContract => GameSystem.GatewayTest.V1.MessagingServiceDispatcher.Info;
+
     private readonly NatsConnection _serverConnection;
     private readonly NatsConnection _clientConnection;
     private readonly NatsMeshServer _server;
@@ -53,12 +56,16 @@ internal sealed class GatewayHarness : IAsyncDisposable
     /// <summary>A mesh client on the services' prefix, to set things up behind the gateway's back.</summary>
     public IMeshCallInvoker Invoker { get; }
 
-    public static Task<GatewayHarness> StartAsync(NatsServerFixture nats, params string[] gatewayArgs) => StartAsync(nats, probe: null, gatewayArgs);
+    public static Task<GatewayHarness> StartAsync(NatsServerFixture nats, params string[] gatewayArgs) => StartAsync(nats, [], gatewayArgs);
 
     /// <summary>As <see cref="StartAsync(NatsServerFixture, string[])"/>, with <paramref name="probe"/> served too and its routes on the gateway.</summary>
-    public static async Task<GatewayHarness> StartAsync(NatsServerFixture nats, GameSystem.Mesh.Nats.Tests.RecordingProbeService? probe, params string[] gatewayArgs)
+    public static Task<GatewayHarness> StartAsync(NatsServerFixture nats, GameSystem.Mesh.Nats.Tests.RecordingProbeService probe, params string[] gatewayArgs) =>
+        StartAsync(nats, [(ProbeContract, probe)], gatewayArgs);
+
+    /// <summary>As <see cref="StartAsync(NatsServerFixture, string[])"/>, with <paramref name="extra"/> services served too and their routes on the gateway.</summary>
+    public static async Task<GatewayHarness> StartAsync(NatsServerFixture nats, IReadOnlyList<(MeshServiceInfo Contract, object Implementation)> extra, params string[] gatewayArgs)
     {
-        var contracts = probe is null ? Contracts : Contracts.Add(ProbeContract);
+        var contracts = Contracts.AddRange(extra.Select(e => e.Contract));
         var prefix = "g" + Guid.NewGuid().ToString("N")[..10];
         var authOptions = TestIdentity.TestAuthOptions();
         var identity = IdentityOptions.Default with { Issuer = authOptions.Issuer, Audience = authOptions.Audience, ServiceSecret = authOptions.ServiceSecret };
@@ -75,10 +82,11 @@ internal sealed class GatewayHarness : IAsyncDisposable
         server.AddService(Contracts.Single(c => c.Name == "time-manager").Bind(time));
         var router = new GameSystem.Services.Router.RouterService(store, new EventOutbox("router", TimeProvider.System), new GameSystem.EventBus.V1.EventBusServiceClient(invoker), Options.Create(GameSystem.Services.Router.RouterOptions.Default), TimeProvider.System, NullLogger<GameSystem.Services.Router.RouterService>.Instance);
         server.AddService(Contracts.Single(c => c.Name == "router").Bind(router));
-        if (probe is not null)
+        foreach (var (contract, implementation) in extra)
         {
-            server.AddService(ProbeContract.Bind(probe));
+            server.AddService(contract.Bind(implementation));
         }
+
         await server.StartAsync();
 
         string[] args =
@@ -90,7 +98,7 @@ internal sealed class GatewayHarness : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             .. gatewayArgs,
         ];
-        var gateway = GatewayApplication.Build(args, probe is null ? null : [.. GatewayApplication.Contracts, ProbeContract]);
+        var gateway = GatewayApplication.Build(args, extra.Count == 0 ? null : [.. GatewayApplication.Contracts, .. extra.Select(e => e.Contract)]);
         await gateway.StartAsync();
         var address = new Uri(GatewayApplication.Addresses(gateway).Single());
         return new GatewayHarness(serverConnection, clientConnection, server, keys, gateway, invoker, address);
