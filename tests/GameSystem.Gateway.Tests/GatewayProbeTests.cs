@@ -163,6 +163,73 @@ public sealed class GatewayProbeTests(NatsServerFixture nats, ITestOutputHelper 
         Assert.Equal("t-1", Assert.Single(response.Headers.GetValues("Grpc-Metadata-Echo-Trailer")));
     }
 
+    // The deadline the handler sees: from Grpc-Timeout or X-Request-Timeout, else the contract's
+    // default (Echo: 5 s), never beyond MaxTimeout (60 s).
+    [Theory(Timeout = 60_000)]
+    [InlineData("Grpc-Timeout", "1500m", 1500)]
+    [InlineData("X-Request-Timeout", "2.5", 2500)]
+    [InlineData(null, null, 5000)]
+    [InlineData("Grpc-Timeout", "10M", 60_000)]
+    public async Task TheCallersTimeout_IsTheDeadlineTheServiceSees(string? header, string? value, int expectedMs)
+    {
+        var probe = new RecordingProbeService();
+        await using var gateway = await GatewayHarness.StartAsync(nats, probe);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+
+        using var response = await gateway.PostJsonAsync("/v1/echo", """{"text":"t"}""", Ct, token, request =>
+        {
+            if (header is not null)
+            {
+                request.Headers.TryAddWithoutValidation(header, value);
+            }
+        });
+
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.IsSuccessStatusCode, body);
+        var remaining = long.Parse(JsonDocument.Parse(body).RootElement.GetProperty("deadlineRemainingMs").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(remaining, expectedMs - 1000, expectedMs);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AW3CTraceparent_ContinuesTheCallersTrace_IntoTheService()
+    {
+        var probe = new RecordingProbeService();
+        await using var gateway = await GatewayHarness.StartAsync(nats, probe);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+        var traceId = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+
+        // The service's side records its span only when someone listens, as a host's tracing does.
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == GameSystem.Mesh.MeshTelemetry.SourceName,
+            Sample = static (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        using var response = await gateway.PostJsonAsync("/v1/echo", """{"text":"t"}""", Ct, token, request =>
+            request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01"));
+
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.IsSuccessStatusCode, body);
+        Assert.Equal(traceId, JsonDocument.Parse(body).RootElement.GetProperty("traceId").GetString());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ACallThatOutlivesItsDeadline_Is504_AndTheServiceStops()
+    {
+        var probe = new RecordingProbeService();
+        await using var gateway = await GatewayHarness.StartAsync(nats, probe);
+        var (_, token) = await gateway.PlayerAsync(Username(), Ct);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        using var response = await gateway.PostJsonAsync("/v1/echo", """{"text":"t","delayMs":10000}""", Ct, token, request => request.Headers.TryAddWithoutValidation("Grpc-Timeout", "300m"));
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal((int)Grpc.Core.StatusCode.DeadlineExceeded, JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("code").GetInt32());
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"answered after {started.Elapsed}");
+        Assert.Equal("deadline", await probe.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task AScopeTheContractDeclares_IsEnforcedByTheGateway()
     {
