@@ -5,7 +5,7 @@ using Grpc.Core;
 
 namespace GameSystem.Gateway.Tests;
 
-/// <summary>Rate limiting per caller and CORS, through Kestrel.</summary>
+/// <summary>Rate limiting per caller, CORS, header limits and the web root, through Kestrel.</summary>
 public sealed class GatewayProtectionTests(NatsServerFixture nats)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -62,5 +62,45 @@ public sealed class GatewayProtectionTests(NatsServerFixture nats)
         var error = Assert.Throws<GameSystem.Settings.SettingException>(() => GatewayApplication.Build(["--GameSystem:Identity:Mode=Off", "--GameSystem:Gateway:Cors:AllowedOrigins=play.example.com/x"]));
 
         Assert.Contains("GameSystem:Gateway:Cors:AllowedOrigins", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task HeadersOverTheLimit_Are431()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(nats, "--GameSystem:Gateway:MaxRequestHeadersBytes=4096");
+
+        using var small = await gateway.GetAsync("/v1/clocks", Ct, configure: r => r.Headers.Add("X-Filler", new string('a', 1000)));
+        using var large = await gateway.GetAsync("/v1/clocks", Ct, configure: r => r.Headers.Add("X-Filler", new string('a', 8000)));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, small.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, large.StatusCode);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TheWebRoot_ServesItsFiles_AndLeavesEveryOtherPathToTheRoutes()
+    {
+        var webRoot = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        await using var gateway = await GatewayHarness.StartAsync(nats, $"--GameSystem:Gateway:WebRoot={webRoot}");
+
+        using var index = await gateway.GetAsync("/", Ct);
+        using var file = await gateway.GetAsync("/index.html", Ct);
+        using var missing = await gateway.GetAsync("/nothing.js", Ct);
+        using var route = await gateway.GetAsync("/v1/clocks", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, index.StatusCode);
+        Assert.Equal("text/html", index.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(webRoot, "index.html"), Ct), await file.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal((int)StatusCode.NotFound, JsonDocument.Parse(await missing.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("code").GetInt32());
+        Assert.Equal(HttpStatusCode.Unauthorized, route.StatusCode);
+    }
+
+    [Fact]
+    public void AWebRootThatIsNoFolder_StopsStartUpNamingTheSetting()
+    {
+        var error = Assert.Throws<GameSystem.Settings.SettingException>(() => GatewayApplication.Build(["--GameSystem:Identity:Mode=Off", "--GameSystem:Gateway:WebRoot=/no/such/folder"]));
+
+        Assert.Contains("GameSystem:Gateway:WebRoot", error.Message, StringComparison.Ordinal);
+        Assert.Contains("/no/such/folder", error.Message, StringComparison.Ordinal);
     }
 }
