@@ -57,7 +57,9 @@ internal static class GatewayBenchmark
         await using var nats = await NatsServerFixture.StartAsync();
         using var natsProcess = Process.GetProcessById(nats.ProcessId);
         var natsUrl = $"nats://127.0.0.1:{nats.Port}";
-        var authOptions = TestIdentity.TestAuthOptions();
+        // Tokens for auth's longest lifetime: the default five minutes end inside a run, and a token
+        // that expires mid-window is (rightly) refused.
+        var authOptions = TestIdentity.TestAuthOptions() with { AccessTokenLifetime = TimeSpan.FromHours(1) };
         var identity = IdentityOptions.Default with { Issuer = authOptions.Issuer, Audience = authOptions.Audience, ServiceSecret = authOptions.ServiceSecret };
         var store = new InMemoryStateStore();
 
