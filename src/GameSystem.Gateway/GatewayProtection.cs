@@ -20,10 +20,14 @@ internal static class GatewayProtection
     {
         if (options.RateLimitPermitsPerSecond > 0)
         {
-            services.AddRateLimiter(limiter =>
+            services.AddRateLimiter(limiter => limiter.OnRejected = RejectAsync);
+
+            // The validator is looked up once, when the limiter is built, not on every request.
+            services.AddOptions<RateLimiterOptions>().Configure<IServiceProvider>((limiter, provider) =>
             {
-                limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http => RateLimitPartition.GetTokenBucketLimiter(
-                    CallerKey(http),
+                var validator = provider.GetService<AccessTokenValidator>();
+                limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, Caller>(http => RateLimitPartition.GetTokenBucketLimiter(
+                    CallerOf(http, validator),
                     _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = options.RateLimitBurst,
@@ -32,7 +36,6 @@ internal static class GatewayProtection
                         QueueLimit = 0,
                         AutoReplenishment = true,
                     }));
-                limiter.OnRejected = RejectAsync;
             });
         }
 
@@ -76,18 +79,20 @@ internal static class GatewayProtection
 
     // The verified account when its token is in the validator's cache (no signature check here:
     // an unverified token counts as its address), else the connection's address.
-    private static string CallerKey(HttpContext http)
+    private static Caller CallerOf(HttpContext http, AccessTokenValidator? validator)
     {
         var authorization = http.Request.Headers.Authorization;
-        if (authorization.Count == 1 && authorization[0] is { } header && header.StartsWith(MethodAccess.BearerPrefix, StringComparison.OrdinalIgnoreCase)
-            && http.RequestServices.GetService<AccessTokenValidator>() is { } validator
+        if (validator is not null && authorization.Count == 1 && authorization[0] is { } header && header.StartsWith(MethodAccess.BearerPrefix, StringComparison.OrdinalIgnoreCase)
             && validator.TryGetVerified(header.AsSpan(MethodAccess.BearerPrefix.Length).Trim(), out var principal))
         {
-            return "account:" + principal.Subject;
+            return new Caller(IsAccount: true, principal.Subject);
         }
 
-        return "ip:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        return new Caller(IsAccount: false, http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
     }
+
+    /// <summary>A rate-limit partition: an account or an address, never confused (no string built per request to keep them apart).</summary>
+    private readonly record struct Caller(bool IsAccount, string Id);
 
     private static async ValueTask RejectAsync(OnRejectedContext context, CancellationToken cancellationToken)
     {

@@ -125,7 +125,6 @@ internal static class RequestBinder
         }
 
         var leaf = fields[^1];
-        var name = string.Join('.', fields.Select(f => f.Name));
         object value;
         try
         {
@@ -133,6 +132,8 @@ internal static class RequestBinder
         }
         catch (Exception ex) when (ex is FormatException or OverflowException or InvalidProtocolBufferException or InvalidJsonException)
         {
+            // The dotted name only for the error: a request that binds builds no string for it.
+            var name = string.Join('.', fields.Select(f => f.Name));
             throw new BindingException(name, $"The {what} '{name}' has the value '{text}', which is not {Expected(leaf)}.");
         }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace GameSystem.Mesh.Benchmarks;
 
-/// <summary>Command-line settings: --warmup S, --window S, --rounds N, --concurrency 1,16,128.</summary>
+/// <summary>Command-line settings: --warmup S, --window S, --rounds N, --concurrency 1,16,128 (and each benchmark's own options).</summary>
 internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int Rounds, int[] Concurrency)
 {
     /// <summary>True when --concurrency was given (each benchmark has its own default levels).</summary>
@@ -13,6 +13,9 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
 
     /// <summary>--only NAME: run only the workloads whose name starts with NAME (the store benchmark's get, set, 3-key).</summary>
     public string? Only { get; init; }
+
+    /// <summary>The gateway benchmark's --breakdown 1,128: the levels at which the gateway's variants (where the time goes) run too; none by default.</summary>
+    public int[] Breakdown { get; init; } = [];
 
     public static BenchmarkSettings Parse(string[] args)
     {
@@ -38,11 +41,14 @@ internal sealed record BenchmarkSettings(TimeSpan Warmup, TimeSpan Window, int R
                 "--window" => settings with { Window = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--rounds" => settings with { Rounds = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--only" => settings with { Only = value },
-                "--concurrency" => settings with { Concurrency = [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))], ConcurrencyGiven = true },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128 (and, for store, --bare-raw and --only get|set|3-key)."),
+                "--concurrency" => settings with { Concurrency = Levels(value), ConcurrencyGiven = true },
+                "--breakdown" => settings with { Breakdown = Levels(value) },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; use --warmup S, --window S, --rounds N, --concurrency 1,16,128 (and, for store, --bare-raw and --only get|set|3-key; for gateway, --breakdown 1,128)."),
             };
         }
 
         return settings;
     }
+
+    private static int[] Levels(string value) => [.. value.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))];
 }

@@ -25,7 +25,7 @@ return name switch
 
 static int Unknown(string name)
 {
-    Console.Error.WriteLine($"Unknown benchmark '{name}'; use mesh (the default), store or event-bus.");
+    Console.Error.WriteLine($"Unknown benchmark '{name}'; use mesh (the default), store or event-bus (gateway has a project of its own: eng/benchmark.sh gateway).");
     return 2;
 }
 

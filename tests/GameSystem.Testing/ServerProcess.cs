@@ -23,6 +23,9 @@ public sealed class ServerProcess : IAsyncDisposable
         _ownsWorkDirectory = ownsWorkDirectory;
     }
 
+    /// <summary>The server's process id (benchmarks read its CPU time from <c>/proc</c>).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>The loopback port the server listens on.</summary>
     public int Port { get; }
 
