@@ -21,7 +21,7 @@ public sealed class GatewayBindingTests(NatsServerFixture nats)
     private async Task<(GatewayHarness Gateway, string Token)> StartAsync()
     {
         var gateway = await GatewayHarness.StartAsync(nats, [(GatewayHarness.MessagingContract, new EchoingMessagingService()), (GatewayHarness.ProbeContract, new RecordingProbeService())]);
-        var username = _faker.Internet.UserName().ToLowerInvariant().Replace('.', '-').Replace('_', '-') + "-" + _faker.Random.AlphaNumeric(6).ToLowerInvariant();
+        var username = GatewayHarness.Username(_faker);
         var (_, token) = await gateway.PlayerAsync(username, Ct);
         return (gateway, token);
     }

@@ -14,7 +14,7 @@ public sealed class GatewayEndToEndTests(NatsServerFixture nats)
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private string Username() => _faker.Internet.UserName().ToLowerInvariant().Replace('.', '-').Replace('_', '-') + "-" + _faker.Random.AlphaNumeric(6).ToLowerInvariant();
+    private string Username() => GatewayHarness.Username(_faker);
 
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.Clone();

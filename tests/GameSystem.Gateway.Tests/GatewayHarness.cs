@@ -104,6 +104,10 @@ internal sealed class GatewayHarness : IAsyncDisposable
         return new GatewayHarness(serverConnection, clientConnection, server, keys, gateway, invoker, address);
     }
 
+    /// <summary>A realistic username auth accepts (letters, digits, '-'), unique by its random suffix.</summary>
+    public static string Username(Bogus.Faker faker) =>
+        faker.Internet.UserName().ToLowerInvariant().Replace('.', '-').Replace('_', '-') + "-" + faker.Random.AlphaNumeric(6).ToLowerInvariant();
+
     /// <summary>Registers an account through the gateway and logs it in: its id and access token.</summary>
     public async Task<(string AccountId, string Token)> PlayerAsync(string username, CancellationToken cancellationToken)
     {

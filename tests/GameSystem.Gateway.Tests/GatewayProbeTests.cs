@@ -22,7 +22,7 @@ public sealed class GatewayProbeTests(NatsServerFixture nats, ITestOutputHelper 
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private string Username() => _faker.Internet.UserName().ToLowerInvariant().Replace('.', '-').Replace('_', '-') + "-" + _faker.Random.AlphaNumeric(6).ToLowerInvariant();
+    private string Username() => GatewayHarness.Username(_faker);
 
     // One CountResponse as Google.Protobuf's formatter writes it.
     private static string Line(int n) => $"{{ \"n\": {n} }}";

@@ -56,8 +56,9 @@ internal sealed partial class RouteDirectory(RouterServiceClient router, ILogger
                         : current.With(Interlocked.Increment(ref _revision), change.Route.RouteId, change.Route);
                 }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled } && stoppingToken.IsCancellationRequested)
             {
+                // The gateway is stopping (the mesh client reports the cancelled watch as CANCELLED): not a break.
                 return;
             }
             catch (RpcException ex)
