@@ -234,7 +234,7 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         var checks = target.Dependencies.Select(p => FailureOfAsync(p.Name, p.IsHealthyAsync, cancellationToken)).ToList();
         if (target.Readiness is { } readiness)
         {
-            checks.Add(FailureOfAsync("its readiness", readiness.IsReadyAsync, cancellationToken));
+            checks.Add(FailureOfAsync("the service itself", readiness.IsReadyAsync, cancellationToken));
         }
 
         return [.. (await Task.WhenAll(checks).ConfigureAwait(false)).OfType<string>()];
