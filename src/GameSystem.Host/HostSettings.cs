@@ -28,6 +28,9 @@ internal sealed record HostSettings(
     /// <summary>The lease each served instance registers its capabilities with (<c>GameSystem:Capabilities:Ttl</c>).</summary>
     public TimeSpan CapabilityTtl { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How the host's health service checks (<c>GameSystem:Health</c>).</summary>
+    public GameSystem.Mesh.MeshHealthOptions Health { get; init; } = GameSystem.Mesh.MeshHealthOptions.Default;
+
     public const string Section = MeshSettings.Section;
 
     public static HostSettings Read(IConfiguration configuration)
@@ -59,6 +62,11 @@ internal sealed record HostSettings(
         {
             Identity = shared.Identity,
             CapabilityTtl = root.GetSection("Capabilities").ReadDuration("Ttl", TimeSpan.FromSeconds(30)),
+            Health = new GameSystem.Mesh.MeshHealthOptions
+            {
+                PollInterval = root.GetSection("Health").ReadDuration("PollInterval", GameSystem.Mesh.MeshHealthOptions.Default.PollInterval),
+                ProbeTimeout = root.GetSection("Health").ReadDuration("ProbeTimeout", GameSystem.Mesh.MeshHealthOptions.Default.ProbeTimeout),
+            },
         };
     }
 }

@@ -6,6 +6,8 @@ using GameSystem.Mesh;
 using GameSystem.Mesh.Contracts.V1;
 using GameSystem.Mesh.Nats;
 using GameSystem.Services.CapabilityRegistry;
+using GameSystem.State;
+using Grpc.Health.V1;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,6 +35,8 @@ internal sealed partial class MeshHostedService(
     private readonly List<ServiceEvents> _events = [];
     private readonly List<CapabilityRegistration> _registrations = [];
     private NatsMeshServer? _server;
+    private MeshHealthService? _health;
+    private NatsMeshServer? _healthServer;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -62,9 +66,11 @@ internal sealed partial class MeshHostedService(
         var identity = services.GetService<HostIdentity>();
         var serverOptions = identity is null ? settings.Server : settings.Server with { Interceptors = settings.Server.Interceptors.Add(identity.Interceptor) };
         _server = new NatsMeshServer(connection, serverOptions, loggerFactory);
+        var healthTargets = new List<MeshHealthTarget>();
         foreach (var service in selection.Services)
         {
             MeshServiceDefinition definition;
+            object? served = null;
             if (service.Implementation is { } type)
             {
                 // A service that records events gets an outbox named after it, and its relay runs
@@ -76,6 +82,7 @@ internal sealed partial class MeshHostedService(
                 object[] arguments = [.. new object?[] { outbox }.OfType<object>(), .. clients.Where(c => taken.Contains(c.GetType()))];
                 var implementation = ActivatorUtilities.CreateInstance(services, type, arguments);
                 _implementations.Add(implementation);
+                served = implementation;
                 var eventBus = clients.OfType<EventBusServiceClient>().FirstOrDefault();
                 if (CapabilitiesOf(service.Info) is { Count: > 0 } capabilities)
                 {
@@ -107,6 +114,9 @@ internal sealed partial class MeshHostedService(
                 ? settings.Server with { MaxConcurrentCalls = limit }
                 : null;
             _server.AddService(definition, options);
+
+            // Breakers of the services it calls will join Dependencies once they exist.
+            healthTargets.Add(new MeshHealthTarget(service.Info.FullName, service.IsImplemented, served as IMeshReadiness, []));
         }
 
         await _server.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -129,6 +139,27 @@ internal sealed partial class MeshHostedService(
         {
             await registration.StartAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        // Health last, so SERVING means everything above is up; a server of its own, which the
+        // host stops after the others have drained, so it answers NOT_SERVING meanwhile.
+        var store = services.GetRequiredService<IStateStore>();
+        _health = new MeshHealthService(
+            healthTargets,
+            [
+                new MeshHealthProbe("the NATS connection", _ => ValueTask.FromResult(connection.ConnectionState == NatsConnectionState.Open)),
+                new MeshHealthProbe("the state store", async ct =>
+                {
+                    await store.PingAsync(ct).ConfigureAwait(false);
+                    return true;
+                }),
+            ],
+            settings.Health,
+            services.GetRequiredService<TimeProvider>(),
+            loggerFactory.CreateLogger<MeshHealthService>());
+        await _health.StartAsync(cancellationToken).ConfigureAwait(false);
+        _healthServer = new NatsMeshServer(connection, serverOptions, loggerFactory, _server.InstanceId);
+        _healthServer.AddService(HealthDispatcher.Bind(_health));
+        await _healthServer.StartAsync(cancellationToken).ConfigureAwait(false);
 
         if (!logger.IsEnabled(LogLevel.Information))
         {
@@ -154,6 +185,10 @@ internal sealed partial class MeshHostedService(
             var subject = MeshSubjects.ServiceWildcard(settings.Server.SubjectPrefix, service.Info.FullName);
             LogService(logger, service.Info.Name, service.IsImplemented ? "implemented" : "UNIMPLEMENTED", subject);
         }
+
+        var healthSubject = MeshSubjects.ServiceWildcard(settings.Server.SubjectPrefix, HealthDispatcher.Info.FullName);
+        var overall = _health.StatusOf(MeshHealthService.Overall) ?? default;
+        LogHealth(logger, healthSubject, overall);
     }
 
     /// <summary>
@@ -169,6 +204,9 @@ internal sealed partial class MeshHostedService(
         var started = Stopwatch.GetTimestamp();
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(settings.Server.ShutdownTimeout);
+
+        // Before anything else, so health watchers move away while the host still answers.
+        _health?.BeginStop();
 
         // Cancelled, the consumers' and feeds' Subscribe streams end, so event-bus has nothing to
         // wait for; a handler cut off leaves its event unacknowledged, delivered again later.
@@ -207,12 +245,38 @@ internal sealed partial class MeshHostedService(
             }
         }
 
+        if (_health is not null && _healthServer is not null)
+        {
+            // Its watches end now, so its own drain has only the Checks it just took to answer.
+            await _health.EndWatchesAsync().ConfigureAwait(false);
+            using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            drain.CancelAfter(MinimumDrain);
+            try
+            {
+                await _healthServer.StopAsync(drain.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (drain.IsCancellationRequested)
+            {
+                LogStepCutShort(logger, "stopping the health service", settings.Server.ShutdownTimeout.TotalSeconds);
+            }
+        }
+
         var took = Stopwatch.GetElapsedTime(started);
         LogStopped(logger, took.TotalSeconds);
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_healthServer is not null)
+        {
+            await _healthServer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_health is not null)
+        {
+            await _health.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_server is not null)
         {
             await _server.DisposeAsync().ConfigureAwait(false);
@@ -284,6 +348,9 @@ internal sealed partial class MeshHostedService(
 
     [LoggerMessage(EventId = 107, Level = LogLevel.Error, Message = "Graceful stop: {Step} failed; going on with the stop")]
     private static partial void LogStepFailed(ILogger logger, Exception exception, string step);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Information, Message = "Health: grpc.health.v1.Health on {Subject}, callable without a token; the host is {Status}")]
+    private static partial void LogHealth(ILogger logger, string subject, HealthCheckResponse.Types.ServingStatus status);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "  {Service,-26} {State,-13} {Subject}")]
     private static partial void LogService(ILogger logger, string service, string state, string subject);

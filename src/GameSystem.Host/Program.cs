@@ -64,7 +64,7 @@ if (settings.Identity is { } verified)
         verified,
         provider.GetRequiredService<IMeshCallInvoker>(),
         catalog.Contracts,
-        provider.GetRequiredService<ImmutableSelection>().Services.Select(s => s.Info),
+        provider.GetRequiredService<ImmutableSelection>().Services.Select(s => s.Info).Append(Grpc.Health.V1.HealthDispatcher.Info),
         provider.GetRequiredService<TimeProvider>(),
         provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
 }

@@ -19,8 +19,21 @@ public sealed class NatsMeshServer : IAsyncDisposable
     private bool _started;
 
     /// <summary>Creates a server on an open (or opening) NATS connection.</summary>
-    public NatsMeshServer(INatsConnection connection, MeshServerOptions? options = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="connection">The connection it serves on.</param>
+    /// <param name="options">Its options; <see cref="MeshServerOptions.Default"/> when null.</param>
+    /// <param name="loggerFactory">Where it logs.</param>
+    /// <param name="instanceId">
+    /// Its id in the NATS Services API; a new one when null. Two servers of one process that stop
+    /// at different times (a host's health outlives its other services' drain) share one.
+    /// </param>
+    public NatsMeshServer(INatsConnection connection, MeshServerOptions? options = null, ILoggerFactory? loggerFactory = null, string? instanceId = null)
     {
+        if (instanceId is not null && !MeshSubjects.IsValidPrefix(instanceId))
+        {
+            throw new ArgumentException($"The instance id '{instanceId}' must be one subject token.", nameof(instanceId));
+        }
+
+        InstanceId = instanceId ?? Guid.NewGuid().ToString("N")[..22];
         _connection = connection ?? throw new ArgumentNullException(nameof(connection));
         Options = options ?? MeshServerOptions.Default;
         if (Options.MaxConcurrentCalls < 1 || Options.MaxConcurrentStreams < 1)
@@ -35,7 +48,7 @@ public sealed class NatsMeshServer : IAsyncDisposable
     public MeshServerOptions Options { get; }
 
     /// <summary>This process's instance id in the NATS Services API.</summary>
-    public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..22];
+    public string InstanceId { get; }
 
     /// <summary>The subjects served, one per service (<c>{prefix}.{package}.{Service}.*</c>).</summary>
     public IReadOnlyList<string> Subjects => [.. _runners.Select(r => r.Subject)];

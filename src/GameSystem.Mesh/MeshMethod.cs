@@ -29,7 +29,7 @@ public abstract class MeshMethod
         var serviceMesh = descriptor.Service.GetOptions()?.GetExtension(OptionsExtensions.Service);
         Access = methodMesh?.Access is { } access and not MeshAccess.Unspecified ? access
             : serviceMesh?.Access is { } shared and not MeshAccess.Unspecified ? shared
-            : MeshAccess.Authenticated;
+            : DefaultAccess(descriptor.Service);
         RequiredScopes = [.. (serviceMesh?.RequiredScopes ?? []).Concat(methodMesh?.RequiredScopes ?? []).Distinct(StringComparer.Ordinal)];
         RequiredFields = [.. descriptor.InputType.Fields.InFieldNumberOrder().Where(IsRequired)];
     }
@@ -114,6 +114,16 @@ public abstract class MeshMethod
     /// without reflection.
     /// </summary>
     public abstract TResult Accept<TResult>(IMeshMethodVisitor<TResult> visitor);
+
+    /// <summary>
+    /// Who may call a service that declares no <c>access</c>. The standard gRPC health service is
+    /// compiled verbatim, so it cannot carry our options: it is public by this rule, as health
+    /// checks are everywhere (orchestrators and clients in other languages hold no token), and
+    /// every reader of <see cref="Access"/> (the identity interceptor, the gateway, discovery)
+    /// sees the same answer. It tells only whether services are serving.
+    /// </summary>
+    private static MeshAccess DefaultAccess(ServiceDescriptor service) =>
+        service.FullName == Grpc.Health.V1.Health.Descriptor.FullName ? MeshAccess.Public : MeshAccess.Authenticated;
 
     private static bool IsRequired(FieldDescriptor field) =>
         field.GetOptions()?.GetExtension(FieldBehaviorExtensions.FieldBehavior)?.Contains(FieldBehavior.Required) == true;

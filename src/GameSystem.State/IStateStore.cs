@@ -115,4 +115,10 @@ public interface IStateStore
 
     /// <summary>Counts the members of <paramref name="index"/> (only those starting with <paramref name="prefix"/> when given), without reading them.</summary>
     ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Checks, with one cheap round trip, that the store can be reached (for health checks):
+    /// completes when it can, throws <see cref="StateStoreUnavailableException"/> when it cannot.
+    /// </summary>
+    ValueTask PingAsync(CancellationToken cancellationToken = default);
 }

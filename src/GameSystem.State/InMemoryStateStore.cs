@@ -224,6 +224,14 @@ public sealed class InMemoryStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    public ValueTask PingAsync(CancellationToken cancellationToken = default)
+    {
+        // In this process: reachable whenever it is asked.
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
     public ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default)
     {
         StateKeys.Validate(index, nameof(index));

@@ -292,6 +292,19 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
     }
 
     /// <inheritdoc/>
+    /// <remarks>Pings every primary the client knows (one on a single server, each shard's on a cluster): a shard that cannot be reached fails the partitions it holds.</remarks>
+    public async ValueTask PingAsync(CancellationToken cancellationToken = default)
+    {
+        var primaries = _connection.GetServers().Where(server => !server.IsReplica).ToList();
+        if (primaries.Count == 0)
+        {
+            throw new StateStoreUnavailableException("The state store (Redis) cannot be reached: the client knows no primary server.");
+        }
+
+        await Call(Task.WhenAll(primaries.Select(server => server.PingAsync())), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
     public async ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default)
     {
         StateKeys.Validate(index, nameof(index));

@@ -22,11 +22,15 @@ internal sealed class MeshCaller : IAsyncDisposable
         TimeManager = new TimeManagerServiceClient(invoker);
         EventBus = new GameSystem.EventBus.V1.EventBusServiceClient(invoker);
         Auth = new AuthServiceClient(invoker);
+        Health = new Grpc.Health.V1.HealthClient(invoker);
     }
 
     public NatsConnection Connection { get; }
 
     public AuthServiceClient Auth { get; }
+
+    /// <summary>The standard health service, called without a token.</summary>
+    public Grpc.Health.V1.HealthClient Health { get; }
 
     public TimeManagerServiceClient TimeManager { get; }
 
@@ -35,9 +39,13 @@ internal sealed class MeshCaller : IAsyncDisposable
     /// <summary>A fresh subject token, so hosts of different tests on one nats-server never meet.</summary>
     public static string NewPrefix() => "h" + Guid.NewGuid().ToString("N")[..12];
 
-    public static async Task<MeshCaller> ConnectAsync(NatsServerFixture nats, string prefix)
+    public static async Task<MeshCaller> ConnectAsync(NatsServerFixture nats, string prefix) => await ConnectAsync(nats.Url, prefix);
+
+    /// <summary>As <see cref="ConnectAsync(NatsServerFixture, string)"/>, on the nats-server at <paramref name="url"/>.</summary>
+    public static async Task<MeshCaller> ConnectAsync(string url, string prefix)
     {
-        var connection = await nats.ConnectAsync("host-tests-client");
+        var connection = new NatsConnection(NatsOpts.Default with { Url = url, Name = "host-tests-client" });
+        await connection.ConnectAsync();
         return new MeshCaller(connection, new NatsMeshClient(connection, MeshClientOptions.Default with { SubjectPrefix = prefix, MaxRetryAttempts = 0 }));
     }
 

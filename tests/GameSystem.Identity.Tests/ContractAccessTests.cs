@@ -21,6 +21,16 @@ public sealed class ContractAccessTests
         Assert.Equal(scopes, string.Join(' ', found.RequiredScopes));
     }
 
+    [Fact]
+    public void TheStandardHealthService_IsPublic_ThoughItsVerbatimContractDeclaresNoAccess()
+    {
+        var health = Grpc.Health.V1.HealthDispatcher.Info;
+
+        Assert.Equal(["Check", "Watch", "List"], health.Methods.Select(m => m.Name));
+        Assert.All(health.Methods, m => Assert.Equal(MeshAccess.Public, m.Access));
+        Assert.All(health.Methods, m => Assert.Empty(m.RequiredScopes));
+    }
+
     [Theory]
     [InlineData("*", "payment.read", true)]
     [InlineData("payment.read", "payment.read", true)]

@@ -123,6 +123,7 @@ public sealed class RedisFaultTests : IAsyncLifetime
             ct => Store.ExecuteAsync(new StateTransaction().Increment("down/{p}/n").Enqueue("quest-system", "e"u8.ToArray()), ct).AsTask(),
             ct => Store.QueryIndexAsync("down/{p}/idx", StateIndexQuery.Default, ct).AsTask(),
             ct => Store.ListAsync("down/", cancellationToken: ct).AsTask(),
+            ct => Store.PingAsync(ct).AsTask(),
         };
         foreach (var call in calls)
         {

@@ -24,6 +24,12 @@ public abstract partial class StateStoreContract
     protected static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = 10_000)]
+    public async Task Ping_WhenTheStoreIsUp_Completes()
+    {
+        await Store.PingAsync(Timeout);
+    }
+
+    [Fact(Timeout = 10_000)]
     public async Task Get_WhenAbsent_ReturnsNull()
     {
         Assert.Null(await Store.GetAsync(NewKey(), Timeout));

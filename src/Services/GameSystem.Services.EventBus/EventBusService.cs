@@ -1,4 +1,5 @@
 using GameSystem.EventBus.V1;
+using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
 using GameSystem.Services.EventBus.Internal;
 using Grpc.Core;
@@ -19,7 +20,7 @@ namespace GameSystem.Services.EventBus;
 /// ephemeral ones from ordered consumers. Streams are created or updated when the host starts
 /// the service; every rpc waits for that and says clearly when JetStream is missing.
 /// </summary>
-public sealed partial class EventBusService : IEventBusService, IHostedService, IAsyncDisposable
+public sealed partial class EventBusService : IEventBusService, IHostedService, IMeshReadiness, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan RetryInitializationAfter = TimeSpan.FromSeconds(1);
@@ -79,6 +80,28 @@ public sealed partial class EventBusService : IEventBusService, IHostedService, 
 
     /// <inheritdoc/>
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Ready once its streams exist. Until then each health round is also an attempt to create
+    /// them (at most once a second, as for calls), so JetStream enabled later makes it ready.
+    /// </summary>
+    public async ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        if (_initialization is { IsCompletedSuccessfully: true })
+        {
+            return true;
+        }
+
+        try
+        {
+            await ReadyAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RpcException)
+        {
+            return false;
+        }
+    }
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -102,6 +102,12 @@ internal sealed class ObservedStore(IStateStore inner) : IStateStore, IStateOutb
         return page;
     }
 
+    public ValueTask PingAsync(CancellationToken cancellationToken = default)
+    {
+        Check();
+        return inner.PingAsync(cancellationToken);
+    }
+
     public ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default)
     {
         Check();

@@ -1,0 +1,48 @@
+namespace GameSystem.Mesh;
+
+/// <summary>
+/// Implemented by a service implementation that is not ready merely by being constructed
+/// (event-bus until its JetStream streams exist). The host's health service asks it on every
+/// health round; a service that does not implement it is ready while its host is.
+/// </summary>
+public interface IMeshReadiness
+{
+    /// <summary>
+    /// True when the service can serve its calls now. Called every few seconds: keep it cheap
+    /// (read state the service already keeps, or one quick round trip), never throw for "no".
+    /// </summary>
+    ValueTask<bool> IsReadyAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// One thing whose failure makes services NOT_SERVING: the NATS connection and the state store
+/// for everything a host serves; later, the circuit breakers of a service's dependencies.
+/// </summary>
+/// <param name="Name">What is checked, as the health log names it when it fails (<c>the state store</c>).</param>
+/// <param name="IsHealthyAsync">The check: true when healthy. A throw, or no answer within <see cref="MeshHealthOptions.ProbeTimeout"/>, counts as unhealthy.</param>
+public sealed record MeshHealthProbe(string Name, Func<CancellationToken, ValueTask<bool>> IsHealthyAsync);
+
+/// <summary>
+/// A service whose health <see cref="MeshHealthService"/> reports, under its proto full name.
+/// </summary>
+/// <param name="ServiceFullName">The name callers ask for, e.g. <c>gamesystem.time_manager.v1.TimeManagerService</c>.</param>
+/// <param name="IsImplemented">False for a service served from its contract only (every call UNIMPLEMENTED): always NOT_SERVING, and not part of the overall status.</param>
+/// <param name="Readiness">The implementation's own readiness, if it has one.</param>
+/// <param name="Dependencies">
+/// Checks only this service depends on. Empty today: the seam for the circuit breakers of the
+/// services it calls, which will report here once they exist.
+/// </param>
+public sealed record MeshHealthTarget(string ServiceFullName, bool IsImplemented, IMeshReadiness? Readiness, IReadOnlyList<MeshHealthProbe> Dependencies);
+
+/// <summary>How <see cref="MeshHealthService"/> checks.</summary>
+public sealed record MeshHealthOptions
+{
+    /// <summary>The defaults: a health round every 2 s, each probe given 2 s.</summary>
+    public static MeshHealthOptions Default { get; } = new();
+
+    /// <summary>How often the probes run; a change reaches <c>Watch</c> callers within it (a graceful stop at once).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one probe may take before it counts as failed.</summary>
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+}
