@@ -34,4 +34,6 @@ internal sealed class IndexOnlyStore(IStateStore inner) : IStateStore
 
     public ValueTask<long> CountIndexAsync(string index, string? prefix = null, CancellationToken cancellationToken = default) =>
         inner.CountIndexAsync(index, prefix, cancellationToken);
+
+    public ValueTask PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
 }
