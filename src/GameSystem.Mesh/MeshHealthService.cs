@@ -127,7 +127,7 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         return StatusOf(request.Service) is { } status
             ? ValueTask.FromResult(new HealthCheckResponse { Status = status })
-            : throw MeshStatus.Error(StatusCode.NotFound, $"'{request.Service}' is not a service this host serves; ask for one of its services by proto full name (e.g. {FirstName()}), or \"\" for the host.");
+            : throw MeshStatus.Error(StatusCode.NotFound, $"'{request.Service}' is not a service this host serves; ask for one of its services by proto full name (List names them), or \"\" for the host.");
     }
 
     /// <inheritdoc/>
@@ -179,8 +179,6 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
 
         _stop.Dispose();
     }
-
-    private string FirstName() => _targets.Count > 0 ? _targets[0].ServiceFullName : "gamesystem.time_manager.v1.TimeManagerService";
 
     private async Task PollAsync(CancellationToken cancellationToken)
     {
