@@ -31,6 +31,9 @@ internal sealed record HostSettings(
     /// <summary>How the host's health service checks (<c>GameSystem:Health</c>).</summary>
     public GameSystem.Mesh.MeshHealthOptions Health { get; init; } = GameSystem.Mesh.MeshHealthOptions.Default;
 
+    /// <summary>The management HTTP listener: health probes, metrics (<c>GameSystem:Host:Http</c>, HostHttp.cs).</summary>
+    public HostHttpSettings Http { get; init; } = HostHttpSettings.Default;
+
     public const string Section = MeshSettings.Section;
 
     public static HostSettings Read(IConfiguration configuration)
@@ -66,7 +69,9 @@ internal sealed record HostSettings(
             {
                 PollInterval = root.GetSection("Health").ReadDuration("PollInterval", GameSystem.Mesh.MeshHealthOptions.Default.PollInterval),
                 ProbeTimeout = root.GetSection("Health").ReadDuration("ProbeTimeout", GameSystem.Mesh.MeshHealthOptions.Default.ProbeTimeout),
+                FailureThreshold = root.GetSection("Health").ReadInt("FailureThreshold", GameSystem.Mesh.MeshHealthOptions.Default.FailureThreshold, 1),
             },
+            Http = HostHttpSettings.Read(root.GetSection("Host:Http")),
         };
     }
 }

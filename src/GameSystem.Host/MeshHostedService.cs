@@ -27,8 +27,12 @@ internal sealed partial class MeshHostedService(
     ImmutableSelection selection,
     INatsConnection connection,
     ILoggerFactory loggerFactory,
-    ILogger<MeshHostedService> logger) : IHostedService, IAsyncDisposable
+    ILogger<MeshHostedService> logger) : IHostedLifecycleService, IAsyncDisposable
 {
+    /// <summary>The host's health probes, by the names its health report and HTTP readiness use.</summary>
+    internal const string NatsProbe = "the NATS connection";
+    internal const string StoreProbe = "the state store";
+
     private static readonly TimeSpan MinimumDrain = TimeSpan.FromSeconds(1);
 
     private readonly List<object> _implementations = [];
@@ -37,8 +41,27 @@ internal sealed partial class MeshHostedService(
     private NatsMeshServer? _server;
     private MeshHealthService? _health;
     private NatsMeshServer? _healthServer;
+    private int _disposed;
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>The host's health, once it runs (the last step of the start); HTTP readiness and $SRV read it.</summary>
+    internal MeshHealthService? Health => Volatile.Read(ref _health);
+
+    /// <summary>The instance id the NATS Services API shows, once the services are added.</summary>
+    internal string? InstanceId => Volatile.Read(ref _server)?.InstanceId;
+
+    // The mesh starts once the management HTTP listener (Kestrel, a hosted service of its own) has
+    // bound, so readiness answers "starting" meanwhile and a taken port stops the host before it
+    // announces anything; it stops before the listener does, so readiness answers 503 through the
+    // drain. Hence Started/Stopping, which run after every StartAsync and before every StopAsync.
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StartedAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -119,6 +142,23 @@ internal sealed partial class MeshHostedService(
             healthTargets.Add(new MeshHealthTarget(service.Info.FullName, service.IsImplemented, served as IMeshReadiness, []));
         }
 
+        // Made before the services answer, so their $SRV metadata says NOT_SERVING ("no health
+        // round has run yet") until the first round; it runs last, below.
+        var store = services.GetRequiredService<IStateStore>();
+        _health = new MeshHealthService(
+            healthTargets,
+            [
+                new MeshHealthProbe(NatsProbe, _ => ValueTask.FromResult(connection.ConnectionState == NatsConnectionState.Open)),
+                new MeshHealthProbe(StoreProbe, async ct =>
+                {
+                    await store.PingAsync(ct).ConfigureAwait(false);
+                    return true;
+                }),
+            ],
+            settings.Health,
+            services.GetRequiredService<TimeProvider>(),
+            loggerFactory.CreateLogger<MeshHealthService>());
+        _server.Health = _health;
         await _server.StartAsync(cancellationToken).ConfigureAwait(false);
 
         // A service with background work (time-manager's timer scheduler) implements
@@ -142,22 +182,8 @@ internal sealed partial class MeshHostedService(
 
         // Health last, so SERVING means everything above is up; a server of its own, which the
         // host stops after the others have drained, so it answers NOT_SERVING meanwhile.
-        var store = services.GetRequiredService<IStateStore>();
-        _health = new MeshHealthService(
-            healthTargets,
-            [
-                new MeshHealthProbe("the NATS connection", _ => ValueTask.FromResult(connection.ConnectionState == NatsConnectionState.Open)),
-                new MeshHealthProbe("the state store", async ct =>
-                {
-                    await store.PingAsync(ct).ConfigureAwait(false);
-                    return true;
-                }),
-            ],
-            settings.Health,
-            services.GetRequiredService<TimeProvider>(),
-            loggerFactory.CreateLogger<MeshHealthService>());
         await _health.StartAsync(cancellationToken).ConfigureAwait(false);
-        _healthServer = new NatsMeshServer(connection, serverOptions, loggerFactory, _server.InstanceId);
+        _healthServer = new NatsMeshServer(connection, serverOptions, loggerFactory, _server.InstanceId) { Health = _health };
         _healthServer.AddService(HealthDispatcher.Bind(_health));
         await _healthServer.StartAsync(cancellationToken).ConfigureAwait(false);
 
@@ -199,7 +225,7 @@ internal sealed partial class MeshHostedService(
     /// taking calls and drain. Streams the host holds on its own event-bus would otherwise keep that
     /// drain waiting for the whole timeout, and what it sends last would find nobody answering.
     /// </summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -267,6 +293,12 @@ internal sealed partial class MeshHostedService(
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes it twice: as itself and as the hosted service resolved from it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (_healthServer is not null)
         {
             await _healthServer.DisposeAsync().ConfigureAwait(false);

@@ -3,13 +3,16 @@ using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
 using GameSystem.Settings;
 using GameSystem.State;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using NATS.Client.Core;
 
-// appsettings.json sits beside the binary, wherever the host is started from.
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// appsettings.json sits beside the binary, wherever the host is started from. A web application
+// for the management HTTP listener (GameSystem:Host:Http, HostHttp.cs); the slim builder, as the
+// gateway's, since the listener needs neither HTTPS nor IIS.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 // Short forms of the two settings people change most: --services a,b and --nats url,url.
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
@@ -69,17 +72,37 @@ if (settings.Identity is { } verified)
         provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
 }
 
-builder.Services.AddHostedService<MeshHostedService>();
+// One instance, so the HTTP health checks read the health it runs.
+builder.Services.AddSingleton<MeshHostedService>();
+builder.Services.AddHostedService(provider => provider.GetRequiredService<MeshHostedService>());
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout + TimeSpan.FromSeconds(5));
+builder.AddHostHttp(settings.Http, selection);
 
-using var host = builder.Build();
+using var app = builder.Build();
+
+// ---- The management HTTP listener's endpoints (GameSystem:Host:Http; absent when it is off).
+// Map more on `app` here, e.g. the Prometheus scrape endpoint: app.MapPrometheusScrapingEndpoint();
+app.MapHostHealth();
+// ----
+
 try
 {
-    await host.RunAsync().ConfigureAwait(false);
+    await app.RunAsync().ConfigureAwait(false);
     return 0;
 }
 catch (HostStartupException ex)
 {
     Console.Error.WriteLine($"GameSystem host could not start: {ex.Message}");
+    return 3;
+}
+catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+{
+    // Stopped (SIGTERM, Ctrl+C) while the listener was still binding: nothing was served yet.
+    return 0;
+}
+catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException or System.Net.Sockets.SocketException)
+{
+    // Kestrel could not bind, e.g. another process has the port.
+    Console.Error.WriteLine($"GameSystem host could not start: {ex.Message} Set GameSystem:Host:Http:Urls to a free address, or GameSystem:Host:Http:Enabled=false to serve no HTTP.");
     return 3;
 }

@@ -50,6 +50,13 @@ public sealed class NatsMeshServer : IAsyncDisposable
     /// <summary>This process's instance id in the NATS Services API.</summary>
     public string InstanceId { get; }
 
+    /// <summary>
+    /// The health its services carry in the NATS Services API's metadata (<c>health</c>,
+    /// <c>health_checked_at</c>, <c>health_reason</c>, docs/wire-protocol.md §12), read from the
+    /// latest round on every PING, INFO and STATS; without one, those keys are absent.
+    /// </summary>
+    public MeshHealthService? Health { get; set; }
+
     /// <summary>The subjects served, one per service (<c>{prefix}.{package}.{Service}.*</c>).</summary>
     public IReadOnlyList<string> Subjects => [.. _runners.Select(r => r.Subject)];
 
@@ -84,7 +91,7 @@ public sealed class NatsMeshServer : IAsyncDisposable
         foreach (var runner in _runners)
         {
             await runner.StartAsync(cancellationToken).ConfigureAwait(false);
-            var discovery = new ServiceDiscovery(runner, InstanceId, Options.Version);
+            var discovery = new ServiceDiscovery(runner, InstanceId, Options.Version, () => Health);
             await discovery.StartAsync(cancellationToken).ConfigureAwait(false);
             _discovery.Add(discovery);
             Log.Serving(_logger, runner.Definition.FullName, runner.Subject, runner.QueueGroup, InstanceId);

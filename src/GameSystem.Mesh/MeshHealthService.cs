@@ -12,7 +12,8 @@ namespace GameSystem.Mesh;
 /// from real probes: the host's own (NATS connected, the state store reachable), each service's
 /// <see cref="IMeshReadiness"/> and its <see cref="MeshHealthTarget.Dependencies"/>. The probes
 /// run once per <see cref="MeshHealthOptions.PollInterval"/> for every caller together; Check and
-/// List answer from the latest round, Watch sends the status and then each change.
+/// List answer from the latest round, Watch sends the status and then each change, and
+/// <see cref="Report"/> gives the whole round to the host's other views of its health.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -21,6 +22,11 @@ namespace GameSystem.Mesh;
 /// its contract only (every call UNIMPLEMENTED) is NOT_SERVING: it exists on the mesh, so it is
 /// not unknown, but it will not serve a call. An unknown name is NOT_FOUND for Check and
 /// SERVICE_UNKNOWN for Watch, as the gRPC health protocol says.
+/// </para>
+/// <para>
+/// A check that has passed before turns its services NOT_SERVING only after failing
+/// <see cref="MeshHealthOptions.FailureThreshold"/> rounds in a row, so one slow ping never flaps a
+/// healthy host; one that has never passed fails at once, and one passing round restores it.
 /// </para>
 /// <para>
 /// <see cref="BeginStop"/> turns every status NOT_SERVING at once, before the host drains, so
@@ -40,7 +46,11 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
+
+    // Touched only by the rounds, which run one at a time.
+    private readonly Dictionary<string, CheckHistory> _history = new(StringComparer.Ordinal);
     private Snapshot _current;
+    private MeshHealthReport _report;
     private Task? _polling;
     private bool _stopping;
     private bool _ended;
@@ -53,9 +63,9 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         _targets = [.. targets];
         _hostProbes = [.. hostProbes];
         _options = options ?? MeshHealthOptions.Default;
-        if (_options.PollInterval <= TimeSpan.Zero || _options.ProbeTimeout <= TimeSpan.Zero)
+        if (_options.PollInterval <= TimeSpan.Zero || _options.ProbeTimeout <= TimeSpan.Zero || _options.FailureThreshold < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), "PollInterval and ProbeTimeout must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(options), "PollInterval and ProbeTimeout must be positive, FailureThreshold at least 1.");
         }
 
         if (_targets.Select(t => t.ServiceFullName).Distinct(StringComparer.Ordinal).Count() != _targets.Count || _targets.Any(t => t.ServiceFullName.Length == 0))
@@ -68,7 +78,16 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
 
         // Until the first round has run nothing is known to work.
         _current = new Snapshot(_targets.Select(t => t.ServiceFullName).Append(Overall).ToFrozenDictionary(n => n, _ => ServingStatus.NotServing, StringComparer.Ordinal), []);
+        _report = new MeshHealthReport(
+            null,
+            false,
+            [],
+            _targets.ToFrozenDictionary(t => t.ServiceFullName, t => new MeshServiceHealth(t.ServiceFullName, t.IsImplemented, ServingStatus.NotServing, ["no health round has run yet"]), StringComparer.Ordinal),
+            ServingStatus.NotServing);
     }
+
+    /// <summary>The latest round in full: each check's result and each service's status with its reasons.</summary>
+    public MeshHealthReport Report => Volatile.Read(ref _report);
 
     /// <summary>The latest status of <paramref name="service"/> (<see cref="Overall"/> for the host); null when it is not served here.</summary>
     public ServingStatus? StatusOf(string service)
@@ -97,7 +116,17 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
             _stopping = true;
         }
 
-        Publish(new Snapshot(_current.Statuses.ToFrozenDictionary(p => p.Key, _ => ServingStatus.NotServing, StringComparer.Ordinal), ["the host is stopping"]));
+        const string Stopping = "the host is stopping";
+        var report = Volatile.Read(ref _report);
+        Publish(new Snapshot(
+            _current.Statuses.ToFrozenDictionary(p => p.Key, _ => ServingStatus.NotServing, StringComparer.Ordinal),
+            [Stopping],
+            report: report with
+            {
+                Stopping = true,
+                Overall = ServingStatus.NotServing,
+                Services = report.Services.ToFrozenDictionary(p => p.Key, p => p.Value with { Status = ServingStatus.NotServing, Failures = [Stopping] }, StringComparer.Ordinal),
+            }));
     }
 
     /// <summary>
@@ -200,42 +229,70 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
     private async Task<Snapshot> EvaluateAsync(CancellationToken cancellationToken)
     {
         var host = Task.WhenAll(_hostProbes.Select(p => FailureOfAsync(p.Name, p.IsHealthyAsync, cancellationToken)));
-        var services = _targets.Select(t => ServiceFailuresAsync(t, cancellationToken)).ToList();
-        var hostFailures = (await host.ConfigureAwait(false)).OfType<string>().ToList();
+        var services = _targets.Select(t => ServiceChecksAsync(t, cancellationToken)).ToList();
+        var hostResults = await host.ConfigureAwait(false);
+        var hostChecks = _hostProbes.Select((p, i) => Judge(p.Name, p.Name, hostResults[i])).ToList();
+        var hostFailures = hostChecks.Where(c => !c.Healthy).Select(c => c.Failure!).ToList();
         var statuses = new Dictionary<string, ServingStatus>(StringComparer.Ordinal);
+        var reported = new Dictionary<string, MeshServiceHealth>(StringComparer.Ordinal);
         var reasons = new List<string>(hostFailures);
         var overall = hostFailures.Count == 0;
         for (var i = 0; i < _targets.Count; i++)
         {
             var target = _targets[i];
-            var failures = await services[i].ConfigureAwait(false);
-            var serving = hostFailures.Count == 0 && failures.Count == 0;
+            var own = target.IsImplemented
+                ? (await services[i].ConfigureAwait(false)).Select(c => Judge($"{target.ServiceFullName}/{c.Name}", c.Name, c.Failure)).Where(c => !c.Healthy).Select(c => c.Failure!).ToList()
+                : ["not implemented (every call answers UNIMPLEMENTED)"];
+            var serving = hostFailures.Count == 0 && own.Count == 0;
             statuses[target.ServiceFullName] = serving ? ServingStatus.Serving : ServingStatus.NotServing;
+            reported[target.ServiceFullName] = new MeshServiceHealth(target.ServiceFullName, target.IsImplemented, statuses[target.ServiceFullName], [.. hostFailures, .. own]);
             if (target.IsImplemented && !serving)
             {
                 overall = false;
-                reasons.AddRange(failures.Select(f => $"{target.ServiceFullName}: {f}"));
+                reasons.AddRange(own.Select(f => $"{target.ServiceFullName}: {f}"));
             }
         }
 
         statuses[Overall] = overall ? ServingStatus.Serving : ServingStatus.NotServing;
-        return new Snapshot(statuses.ToFrozenDictionary(StringComparer.Ordinal), reasons);
+        var report = new MeshHealthReport(_time.GetUtcNow(), false, hostChecks, reported.ToFrozenDictionary(StringComparer.Ordinal), statuses[Overall]);
+        return new Snapshot(statuses.ToFrozenDictionary(StringComparer.Ordinal), reasons, report: report);
     }
 
-    private async Task<List<string>> ServiceFailuresAsync(MeshHealthTarget target, CancellationToken cancellationToken)
+    /// <summary>Each of the service's own checks this round: its name, and why it failed (null when it passed).</summary>
+    private async Task<(string Name, string? Failure)[]> ServiceChecksAsync(MeshHealthTarget target, CancellationToken cancellationToken)
     {
         if (!target.IsImplemented)
         {
-            return ["not implemented (every call answers UNIMPLEMENTED)"];
+            return [];
         }
 
+        var names = target.Dependencies.Select(p => p.Name).ToList();
         var checks = target.Dependencies.Select(p => FailureOfAsync(p.Name, p.IsHealthyAsync, cancellationToken)).ToList();
         if (target.Readiness is { } readiness)
         {
+            names.Add("the service itself");
             checks.Add(FailureOfAsync("the service itself", readiness.IsReadyAsync, cancellationToken));
         }
 
-        return [.. (await Task.WhenAll(checks).ConfigureAwait(false)).OfType<string>()];
+        var failures = await Task.WhenAll(checks).ConfigureAwait(false);
+        return [.. names.Zip(failures)];
+    }
+
+    /// <summary>
+    /// This round's result of one check, after hysteresis: a check that has passed before is still
+    /// healthy until it fails <see cref="MeshHealthOptions.FailureThreshold"/> rounds in a row.
+    /// </summary>
+    private MeshHealthCheckResult Judge(string key, string name, string? failure)
+    {
+        ref var history = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_history, key, out _);
+        if (failure is null)
+        {
+            history = new CheckHistory(EverPassed: true, Streak: 0);
+            return new MeshHealthCheckResult(name, true, null, 0);
+        }
+
+        history = history with { Streak = history.Streak + 1 };
+        return new MeshHealthCheckResult(name, history.EverPassed && history.Streak < _options.FailureThreshold, failure, history.Streak);
     }
 
     /// <summary>Null when the probe passes; otherwise why it failed, for the log.</summary>
@@ -275,6 +332,12 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
                 next = next.Ending();
             }
 
+            // Every round is reported, even one that changes no status: its time and its failures are news.
+            if (next.Report is { } report && (report.Stopping || !_stopping))
+            {
+                Volatile.Write(ref _report, report);
+            }
+
             previous = _current;
             if (previous.Ended == next.Ended && previous.Statuses.Count == next.Statuses.Count && previous.Statuses.All(p => next.Statuses[p.Key] == p.Value))
             {
@@ -299,7 +362,7 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
     private static partial void LogStatusChanged(ILogger logger, string service, ServingStatus status, string reasons);
 
     /// <summary>The statuses of one round, and the signal that a later one changed them.</summary>
-    private sealed class Snapshot(FrozenDictionary<string, ServingStatus> statuses, IReadOnlyList<string> reasons, bool ended = false)
+    private sealed class Snapshot(FrozenDictionary<string, ServingStatus> statuses, IReadOnlyList<string> reasons, bool ended = false, MeshHealthReport? report = null)
     {
         private readonly TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -310,10 +373,15 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         /// <summary>True once the host has stopped: watches end.</summary>
         public bool Ended { get; } = ended;
 
+        /// <summary>The round in full; null for a snapshot that only marks the end.</summary>
+        public MeshHealthReport? Report { get; } = report;
+
         public Task Changed => _changed.Task;
 
         public Snapshot Ending() => new(Statuses, Reasons, ended: true);
 
         public void Signal() => _changed.TrySetResult();
     }
+
+    private readonly record struct CheckHistory(bool EverPassed, int Streak);
 }

@@ -37,7 +37,7 @@ public sealed record MeshHealthTarget(string ServiceFullName, bool IsImplemented
 /// <summary>How <see cref="MeshHealthService"/> checks.</summary>
 public sealed record MeshHealthOptions
 {
-    /// <summary>The defaults: a health round every 2 s, each probe given 2 s.</summary>
+    /// <summary>The defaults: a health round every 2 s, each probe given 2 s, a failure counted on its second round in a row.</summary>
     public static MeshHealthOptions Default { get; } = new();
 
     /// <summary>How often the probes run; a change reaches <c>Watch</c> callers within it (a graceful stop at once).</summary>
@@ -45,4 +45,11 @@ public sealed record MeshHealthOptions
 
     /// <summary>How long one probe may take before it counts as failed.</summary>
     public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How many rounds in a row a check that has passed before must fail before its services turn
+    /// NOT_SERVING: the default 2 lets one slow ping go, and still reports an outage within about
+    /// two poll intervals. 1 reports every failed round.
+    /// </summary>
+    public int FailureThreshold { get; init; } = 2;
 }

@@ -100,6 +100,10 @@ internal sealed class HostProcess : IAsyncDisposable
 
         // Tests that are not about caller identity call without tokens; those that are turn it on.
         info.Environment["GameSystem__Identity__Mode"] = "Off";
+
+        // Hosts of parallel tests would all want the management listener's default port: each
+        // takes a free one (the banner names it) unless the environment given sets one.
+        info.Environment["GameSystem__Host__Http__Urls"] = "http://127.0.0.1:0";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

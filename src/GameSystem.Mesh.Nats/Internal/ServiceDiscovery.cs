@@ -3,26 +3,30 @@ using System.Globalization;
 using System.Text.Json;
 using GameSystem.Mesh.Contracts.V1;
 using NATS.Client.Core;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace GameSystem.Mesh.Nats.Internal;
 
 /// <summary>
 /// Answers the NATS Services API (ADR-32) for one service instance: <c>$SRV.PING</c>,
 /// <c>$SRV.INFO</c> and <c>$SRV.STATS</c>, each for all services, by name and by id, so
-/// that <c>nats micro ls</c> and any ADR-32 client list the mesh.
+/// that <c>nats micro ls</c> and any ADR-32 client list the mesh. Every answer is written when
+/// asked, so its metadata carries the service's health as of the latest health round.
 /// </summary>
 internal sealed class ServiceDiscovery : IAsyncDisposable
 {
     private readonly ServiceRunner _runner;
     private readonly string _version;
+    private readonly Func<MeshHealthService?> _health;
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
     private readonly List<INatsSub<NatsMemoryOwner<byte>>> _subscriptions = [];
     private readonly List<Task> _loops = [];
 
-    public ServiceDiscovery(ServiceRunner runner, string instanceId, string version)
+    public ServiceDiscovery(ServiceRunner runner, string instanceId, string version, Func<MeshHealthService?> health)
     {
         _runner = runner;
         _version = version;
+        _health = health;
         InstanceId = instanceId;
         Name = runner.Definition.Name;
     }
@@ -105,7 +109,49 @@ internal sealed class ServiceDiscovery : IAsyncDisposable
         json.WriteString("proto_service", _runner.Definition.FullName);
         json.WriteString("proto_file", _runner.Definition.Descriptor.File.Name);
         json.WriteString("implemented", _runner.Definition.IsImplemented ? "true" : "false");
+        WriteHealth(json);
         json.WriteEndObject();
+    }
+
+    /// <summary>The service's status in the latest health round (the host's for grpc.health.v1.Health itself), and why when it is not serving.</summary>
+    private void WriteHealth(Utf8JsonWriter json)
+    {
+        if (_health() is not { } health)
+        {
+            return;
+        }
+
+        var report = health.Report;
+        var status = report.Overall;
+        IEnumerable<string> reasons;
+        if (report.Services.TryGetValue(_runner.Definition.FullName, out var service))
+        {
+            status = service.Status;
+            reasons = service.Failures;
+        }
+        else
+        {
+            reasons = report.Stopping
+                ? ["the host is stopping"]
+                : report.Services.Values.Where(s => s.IsImplemented).SelectMany(s => s.Failures).Distinct(StringComparer.Ordinal);
+        }
+
+        json.WriteString("health", status switch
+        {
+            ServingStatus.Serving => "SERVING",
+            ServingStatus.NotServing => "NOT_SERVING",
+            _ => "UNKNOWN",
+        });
+        if (report.CheckedAt is { } checkedAt)
+        {
+            json.WriteString("health_checked_at", checkedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+        }
+
+        if (status != ServingStatus.Serving)
+        {
+            var reason = string.Join("; ", reasons);
+            json.WriteString("health_reason", reason.Length == 0 ? "not serving" : reason);
+        }
     }
 
     private void WriteInfo(Utf8JsonWriter json)
