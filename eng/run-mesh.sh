@@ -2,7 +2,8 @@
 # Runs the GameSystem mesh on this machine: installs what is missing, starts a local
 # nats-server with JetStream (unless GameSystem__Nats__Servers points at one), then runs
 # the host with every service and the HTTP gateway in front of it (http://127.0.0.1:8080,
-# GameSystem__Gateway__Urls to change it). Arguments go to the host, e.g.
+# GameSystem__Gateway__Urls to change it); the host's health is on http://127.0.0.1:8081/healthz/ready
+# (GameSystem__Host__Http__Urls to change it). Arguments go to the host, e.g.
 #   eng/run-mesh.sh --services time-manager,language-system
 #   eng/run-mesh.sh --GameSystem:Mesh:MaxConcurrentCalls=64
 # Ctrl+C stops the host gracefully (calls in flight finish), then the nats-server it started.
@@ -68,6 +69,9 @@ for project in src/GameSystem.Host src/GameSystem.Gateway; do
     exit 1
   fi
 done
+# The host's management listener (health probes); its banner names the address it bound.
+host_http="${GameSystem__Host__Http__Urls:-http://127.0.0.1:8081}"
+echo "Host health: ${host_http%%[;,]*}/healthz/live and ${host_http%%[;,]*}/healthz/ready"
 # Not exec: the trap must stop the nats-server this script started once the host exits.
 dotnet src/GameSystem.Host/bin/Release/net10.0/GameSystem.Host.dll "$@" &
 host_pid=$!
