@@ -271,7 +271,10 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
 
             if (previousAttempts > 0)
             {
+                // A later attempt has only what is left of the call's deadline.
                 headers[WireHeaders.PreviousRpcAttempts] = previousAttempts.ToString(CultureInfo.InvariantCulture);
+                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), call.Deadline);
+                headers[WireHeaders.Timeout] = GrpcTimeout.Format(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
             }
         }
 

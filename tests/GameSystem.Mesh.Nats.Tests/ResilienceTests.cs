@@ -227,11 +227,15 @@ public sealed class ResilienceTests(NatsServerFixture nats)
         await using var mesh = await MeshHarness.StartAsync(nats, serve: false, client: o => o with { MaxRetryAttempts = 2, RetryBackoff = TimeSpan.FromMilliseconds(1) });
         await using var instance = await StandIn.StartAsync(mesh, "Echo", attempt => attempt == 0 ? Reply.Fail(StatusCode.Unavailable, "restarting", pushback: "400") : Reply.Ok(new EchoResponse { Text = "back" }));
 
-        var response = await mesh.Client.EchoAsync(new EchoRequest(), cancellationToken: Timeout);
+        var response = await mesh.Client.EchoAsync(new EchoRequest(), deadline: DateTime.UtcNow.AddSeconds(3), cancellationToken: Timeout);
 
         Assert.Equal("back", response.Text);
-        var gap = instance.Attempts[1].At - instance.Attempts[0].At;
-        Assert.True(gap >= TimeSpan.FromMilliseconds(380), $"retried after {gap.TotalMilliseconds} ms");
+        var (first, retry) = (instance.Attempts[0], instance.Attempts[1]);
+        Assert.True(retry.At - first.At >= TimeSpan.FromMilliseconds(380), $"retried after {(retry.At - first.At).TotalMilliseconds} ms");
+
+        // The retry carries what is left of the deadline, not the whole of it again.
+        Assert.InRange(first.Timeout, TimeSpan.FromSeconds(2.8), TimeSpan.FromSeconds(3));
+        Assert.InRange(retry.Timeout, TimeSpan.FromSeconds(1), first.Timeout - TimeSpan.FromMilliseconds(380));
     }
 
     [Theory(Timeout = 20_000)]
@@ -424,7 +428,7 @@ public sealed class ResilienceTests(NatsServerFixture nats)
     {
         private readonly INatsSub<byte[]> _subscription;
         private readonly Task _answering;
-        private readonly List<(DateTime At, string? PreviousAttempts)> _attempts = [];
+        private readonly List<(DateTime At, string? PreviousAttempts, TimeSpan Timeout)> _attempts = [];
 
         private StandIn(INatsSub<byte[]> subscription, Func<int, Reply> answer)
         {
@@ -437,7 +441,8 @@ public sealed class ResilienceTests(NatsServerFixture nats)
                     lock (_attempts)
                     {
                         attempt = _attempts.Count;
-                        _attempts.Add((DateTime.UtcNow, msg.Headers?.TryGetValue("grpc-previous-rpc-attempts", out var value) == true ? value.ToString() : null));
+                        var timeout = msg.Headers?.TryGetValue("grpc-timeout", out var sent) == true && Internal.GrpcTimeout.TryParse(sent.ToString(), out var parsed) ? parsed : TimeSpan.Zero;
+                        _attempts.Add((DateTime.UtcNow, msg.Headers?.TryGetValue("grpc-previous-rpc-attempts", out var value) == true ? value.ToString() : null, timeout));
                     }
 
                     var reply = answer(attempt);
@@ -459,7 +464,7 @@ public sealed class ResilienceTests(NatsServerFixture nats)
             }, Timeout);
         }
 
-        public IReadOnlyList<(DateTime At, string? PreviousAttempts)> Attempts
+        public IReadOnlyList<(DateTime At, string? PreviousAttempts, TimeSpan Timeout)> Attempts
         {
             get
             {
