@@ -28,6 +28,14 @@ internal sealed record HostSettings(
     /// <summary>The lease each served instance registers its capabilities with (<c>GameSystem:Capabilities:Ttl</c>).</summary>
     public TimeSpan CapabilityTtl { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Resilience of calls to particular services (<c>GameSystem:Resilience:Services:&lt;name&gt;</c>),
+    /// by the name configured; start-up resolves the names (<see cref="ResilienceSettings.Resolve"/>).
+    /// <c>GameSystem:Resilience:Default</c> is in <see cref="Client"/>.
+    /// </summary>
+    public System.Collections.Immutable.ImmutableDictionary<string, MeshResilienceOptions> ServiceResilience { get; init; } =
+        System.Collections.Immutable.ImmutableDictionary<string, MeshResilienceOptions>.Empty;
+
     /// <summary>How the host's health service checks (<c>GameSystem:Health</c>).</summary>
     public GameSystem.Mesh.MeshHealthOptions Health { get; init; } = GameSystem.Mesh.MeshHealthOptions.Default;
 
@@ -61,8 +69,10 @@ internal sealed record HostSettings(
         }
 
         var services = root.GetSection("Services").ReadList();
-        return new HostSettings(services.IsEmpty ? ["all"] : services, shared.Nats, shared.Server, shared.Client, concurrency.ToImmutable(), string.IsNullOrWhiteSpace(redis) ? null : redis)
+        var resilience = ResilienceSettings.Read(root.GetSection("Resilience"));
+        return new HostSettings(services.IsEmpty ? ["all"] : services, shared.Nats, shared.Server, shared.Client with { Resilience = resilience.Default }, concurrency.ToImmutable(), string.IsNullOrWhiteSpace(redis) ? null : redis)
         {
+            ServiceResilience = resilience.Services,
             Identity = shared.Identity,
             CapabilityTtl = root.GetSection("Capabilities").ReadDuration("Ttl", TimeSpan.FromSeconds(30)),
             Health = new GameSystem.Mesh.MeshHealthOptions

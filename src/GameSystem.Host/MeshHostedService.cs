@@ -90,10 +90,13 @@ internal sealed partial class MeshHostedService(
         var serverOptions = identity is null ? settings.Server : settings.Server with { Interceptors = settings.Server.Interceptors.Add(identity.Interceptor) };
         _server = new NatsMeshServer(connection, serverOptions, loggerFactory);
         var healthTargets = new List<MeshHealthTarget>();
+        var contracts = services.GetService<ServiceCatalog>()?.Contracts ?? [];
+        var breakers = services.GetService<NatsMeshClient>();
         foreach (var service in selection.Services)
         {
             MeshServiceDefinition definition;
             object? served = null;
+            IReadOnlyList<MeshHealthProbe> dependencies = [];
             if (service.Implementation is { } type)
             {
                 // A service that records events gets an outbox named after it, and its relay runs
@@ -104,6 +107,7 @@ internal sealed partial class MeshHostedService(
                 var taken = type.GetConstructors().SelectMany(c => c.GetParameters()).Select(p => p.ParameterType).ToHashSet();
                 object[] arguments = [.. new object?[] { outbox }.OfType<object>(), .. clients.Where(c => taken.Contains(c.GetType()))];
                 var implementation = ActivatorUtilities.CreateInstance(services, type, arguments);
+                dependencies = BreakerProbes(taken, contracts, breakers);
                 _implementations.Add(implementation);
                 served = implementation;
                 var eventBus = clients.OfType<EventBusServiceClient>().FirstOrDefault();
@@ -138,8 +142,7 @@ internal sealed partial class MeshHostedService(
                 : null;
             _server.AddService(definition, options);
 
-            // Breakers of the services it calls will join Dependencies once they exist.
-            healthTargets.Add(new MeshHealthTarget(service.Info.FullName, service.IsImplemented, served as IMeshReadiness, []));
+            healthTargets.Add(new MeshHealthTarget(service.Info.FullName, service.IsImplemented, served as IMeshReadiness, dependencies));
         }
 
         // Made before the services answer, so their $SRV metadata says NOT_SERVING ("no health
@@ -356,6 +359,17 @@ internal sealed partial class MeshHostedService(
             LogStepFailed(logger, ex, step);
         }
     }
+
+    /// <summary>
+    /// One probe per service whose generated client the implementation's constructor takes (its
+    /// declared dependencies): failing while the host's circuit breaker for that service is open,
+    /// that is while calls to it fail fast. A break ends by itself, so the service is SERVING again
+    /// at the latest a break duration later, and the next call probes the dependency.
+    /// </summary>
+    private static List<MeshHealthProbe> BreakerProbes(HashSet<Type> taken, IEnumerable<MeshServiceInfo> contracts, NatsMeshClient? client) =>
+        client is null ? [] : [.. contracts
+            .Where(c => taken.Contains(c.ClientType))
+            .Select(c => new MeshHealthProbe($"the circuit breaker for {c.FullName}", _ => ValueTask.FromResult(client.CircuitStateOf(c.FullName) != MeshCircuitState.Open)))];
 
     private static List<Capability> CapabilitiesOf(MeshServiceInfo service) =>
         [.. (service.Descriptor.GetOptions()?.GetExtension(OptionsExtensions.Service)?.Capabilities ?? []).Select(name => new Capability { Name = name })];

@@ -40,6 +40,9 @@ try
     catalog = ServiceCatalog.Discover(AppContext.BaseDirectory);
     selection = new ImmutableSelection(catalog.Select(settings.Services));
 
+    // GameSystem:Resilience:Services:<name> by the proto full names the client keys its pipelines by.
+    settings = settings with { Client = settings.Client with { ServiceResilience = ResilienceSettings.Resolve(settings.ServiceResilience, catalog.Contracts) } };
+
     // Each selected service's IOptions<T> comes from GameSystem:<T without Options> (ServiceOptions).
     ServiceOptions.Add(builder.Services, builder.Configuration, selection.Services.Select(s => s.Implementation).OfType<Type>());
     foreach (var info in catalog.Contracts)
@@ -59,8 +62,10 @@ builder.Services.AddSingleton(settings.Server);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddGameSystemStateStore(settings.StoreRedis);
 builder.Services.AddSingleton(selection);
+builder.Services.AddSingleton(catalog);
 builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(settings.Nats.ToNatsOpts()));
-builder.Services.AddSingleton<IMeshCallInvoker>(provider => new NatsMeshClient(provider.GetRequiredService<INatsConnection>(), settings.Client));
+builder.Services.AddSingleton(provider => new NatsMeshClient(provider.GetRequiredService<INatsConnection>(), settings.Client, provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+builder.Services.AddSingleton<IMeshCallInvoker>(provider => provider.GetRequiredService<NatsMeshClient>());
 if (settings.Identity is { } verified)
 {
     builder.Services.AddSingleton(provider => new HostIdentity(

@@ -25,14 +25,38 @@ public sealed record MeshClientOptions
     public TimeSpan StreamHeartbeat { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// Retries of a call that failed UNAVAILABLE (no instance serving, or the instance
-    /// reached was stopping), for methods whose contract declares them
-    /// <c>NO_SIDE_EFFECTS</c> or <c>IDEMPOTENT</c>. Zero turns retries off.
+    /// How calls to every target service are protected (retries, hedging, circuit breaker),
+    /// unless <see cref="ServiceResilience"/> names the service.
     /// </summary>
-    public int MaxRetryAttempts { get; init; } = 2;
+    public MeshResilienceOptions Resilience { get; init; } = MeshResilienceOptions.Default;
 
-    /// <summary>Wait before the first retry; doubled for each further one, within the deadline.</summary>
-    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>Resilience of particular target services, by proto full name (<c>gamesystem.auth.v1.AuthService</c>).</summary>
+    public ImmutableDictionary<string, MeshResilienceOptions> ServiceResilience { get; init; } = ImmutableDictionary<string, MeshResilienceOptions>.Empty;
+
+    /// <summary>The clock of retry delays, hedging delays and circuit breaks (a test's fake clock).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Shorthand for <see cref="Resilience"/>'s <see cref="MeshRetryOptions.MaxRetryAttempts"/>:
+    /// retries of a retry-safe call (<c>NO_SIDE_EFFECTS</c> or <c>IDEMPOTENT</c>) that failed with a
+    /// retryable status. Zero turns retries off.
+    /// </summary>
+    public int MaxRetryAttempts
+    {
+        get => Resilience.Retry.MaxRetryAttempts;
+        init => Resilience = Resilience with { Retry = Resilience.Retry with { MaxRetryAttempts = value } };
+    }
+
+    /// <summary>Shorthand for <see cref="Resilience"/>'s <see cref="MeshRetryOptions.InitialBackoff"/>: the bound of the first retry's random delay.</summary>
+    public TimeSpan RetryBackoff
+    {
+        get => Resilience.Retry.InitialBackoff;
+        init => Resilience = Resilience with { Retry = Resilience.Retry with { InitialBackoff = value } };
+    }
+
+    /// <summary>The resilience of calls to <paramref name="serviceFullName"/>.</summary>
+    public MeshResilienceOptions ResilienceOf(string serviceFullName) =>
+        ServiceResilience.TryGetValue(serviceFullName, out var own) ? own : Resilience;
 
     /// <summary>Client interceptors; the first is the outermost.</summary>
     public ImmutableArray<MeshClientInterceptor> Interceptors { get; init; } = [];

@@ -26,6 +26,12 @@ public sealed record MeshServerOptions
     /// </summary>
     public int? MaxRequestBytes { get; init; }
 
+    /// <summary>
+    /// The <c>grpc-retry-pushback-ms</c> a call shed at the concurrency limit carries: how long a
+    /// client that retries RESOURCE_EXHAUSTED waits before it does (gRFC A6). Null sends none.
+    /// </summary>
+    public TimeSpan? ShedRetryPushback { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How long a graceful stop waits for calls in flight before cancelling them.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(15);
 

@@ -5,27 +5,39 @@ using System.Runtime.CompilerServices;
 using GameSystem.Mesh.Nats.Internal;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
+using Polly;
+using Polly.CircuitBreaker;
 
 namespace GameSystem.Mesh.Nats;
 
 /// <summary>
 /// Makes mesh calls over NATS: the client half of docs/wire-protocol.md. Thread-safe;
-/// share one per connection.
+/// share one per connection. Unary calls go through a Polly pipeline per target service
+/// (<see cref="MeshClientOptions.Resilience"/>): retries of retry-safe methods, optional
+/// hedging, and a circuit breaker.
 /// </summary>
 public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
 {
     private readonly INatsConnection _connection;
     private readonly ConcurrentDictionary<MeshMethod, Route> _routes = new();
+    private readonly ConcurrentDictionary<string, ServiceResilience> _resilience = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
     private Task<ReplyInbox>? _inbox;
     private readonly string _clientId = Guid.NewGuid().ToString("N");
     private long _callSequence;
 
     /// <summary>Creates a client on an open (or opening) NATS connection.</summary>
-    public NatsMeshClient(INatsConnection connection, MeshClientOptions? options = null)
+    /// <param name="connection">The connection calls go out on.</param>
+    /// <param name="options">How calls are made; <see cref="MeshClientOptions.Default"/> when null.</param>
+    /// <param name="loggerFactory">Where circuit breaker state changes are logged.</param>
+    public NatsMeshClient(INatsConnection connection, MeshClientOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         _connection = connection ?? throw new ArgumentNullException(nameof(connection));
         Options = options ?? MeshClientOptions.Default;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<NatsMeshClient>();
         if (Options.StreamWindow is < 2 or > WireHeaders.MaxStreamWindow)
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"StreamWindow must be between 2 and {WireHeaders.MaxStreamWindow}.");
@@ -38,12 +50,37 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "StreamHeartbeat must be between 50 ms and 60 s (what a server accepts).");
         }
 
-        if (Options.MaxRetryAttempts < 0 || Options.RetryBackoff < TimeSpan.Zero || Options.DefaultTimeout <= TimeSpan.Zero)
+        if (Options.DefaultTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(options),
-                "MaxRetryAttempts and RetryBackoff must not be negative; DefaultTimeout must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(options), "DefaultTimeout must be positive.");
         }
+
+        ArgumentNullException.ThrowIfNull(Options.TimeProvider, "options.TimeProvider");
+        foreach (var (service, resilience) in Options.ServiceResilience.Prepend(new(string.Empty, Options.Resilience)))
+        {
+            if (resilience?.Problem() is { } problem)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), $"{(service.Length == 0 ? "Resilience" : $"ServiceResilience[{service}]")}: {problem}");
+            }
+
+            ArgumentNullException.ThrowIfNull(resilience, $"options.ServiceResilience[{service}]");
+        }
+
+        MeshTelemetry.ReportCircuits(this, CircuitStates);
     }
+
+    /// <summary>
+    /// The state of this client's circuit breaker for <paramref name="serviceFullName"/>:
+    /// <see cref="MeshCircuitState.Closed"/> until a call to it has failed enough to open it.
+    /// </summary>
+    public MeshCircuitState CircuitStateOf(string serviceFullName)
+    {
+        ArgumentNullException.ThrowIfNull(serviceFullName);
+        return _resilience.TryGetValue(serviceFullName, out var resilience) ? resilience.State : MeshCircuitState.Closed;
+    }
+
+    private IEnumerable<KeyValuePair<string, MeshCircuitState>> CircuitStates() =>
+        _resilience.Select(static p => new KeyValuePair<string, MeshCircuitState>(p.Key, p.Value.State));
 
     /// <summary>The options in force.</summary>
     public MeshClientOptions Options { get; }
@@ -143,78 +180,45 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         using var activity = StartActivity(method);
 
-        // Only a call its caller can cancel needs an id the server can match a cancel notice to.
-        var callId = cancellationToken.CanBeCanceled ? NextCallId() : null;
-
-        // Without metadata, trace, call id or caller deadline, the headers are the method's
-        // own and were built once.
-        var headers = call.Options.Headers is null && activity is null && Activity.Current is null && callId is null && timeout == route.DefaultTimeout
+        // Without metadata, trace, caller deadline or a token to cancel with (whose call id each
+        // attempt adds), the headers are the method's own and were built once.
+        var headers = call.Options.Headers is null && activity is null && Activity.Current is null && !cancellationToken.CanBeCanceled && timeout == route.DefaultTimeout
             ? route.DefaultHeaders
             : RequestHeaders(call.Options.Headers, timeout == route.DefaultTimeout ? route.TimeoutHeader : GrpcTimeout.Format(timeout), activity);
-        if (callId is not null)
-        {
-            headers[WireHeaders.CallId] = callId;
-        }
 
         var status = StatusCode.OK;
         var inbox = await InboxAsync().ConfigureAwait(false);
         var deadline = started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        var cancellation = default(CancellationTokenRegistration);
+
+        // Headers built for this call alone may be completed in place by its (sequential) attempts.
+        var attempt = new UnaryAttempt<TRequest, TResponse>(this, method, route.Subject, request, headers, !ReferenceEquals(headers, route.DefaultHeaders), inbox, deadline, trailers);
         try
         {
-            for (var attempt = 0; ; attempt++)
+            if (route.Hedging is { } hedging)
             {
-                var pending = new PendingReply<TRequest, TResponse>(method, deadline, trailers is not null);
-                var replyTo = inbox.Register(pending);
-                if (cancellationToken.CanBeCanceled)
-                {
-                    await cancellation.DisposeAsync().ConfigureAwait(false);
-                    cancellation = cancellationToken.UnsafeRegister(static state =>
-                    {
-                        var (client, inbox, pending, callId) = ((NatsMeshClient, ReplyInbox, PendingReply, string))state!;
-                        if (inbox.Remove(pending))
-                        {
-                            pending.Fail(new RpcException(new Status(StatusCode.Cancelled, $"{pending.Method.Path} was cancelled by the caller.")));
-                            client.AnnounceCancellation(pending.Method, callId);
-                        }
-                    }, (this, inbox, (PendingReply)pending, callId!));
-                }
-
-                try
-                {
-                    try
-                    {
-                        await _connection.PublishAsync(route.Subject, request, headers, replyTo, MessageSerializer<TRequest>.Instance, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        inbox.Remove(pending);
-                        throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller before it was sent."));
-                    }
-                    catch (Exception ex) when (ex is not RpcException)
-                    {
-                        inbox.Remove(pending);
-                        throw MapTransportException(ex, method);
-                    }
-
-                    var response = await pending.Task.ConfigureAwait(false);
-                    if (trailers is not null)
-                    {
-                        trailers.Value = pending.Trailers;
-                    }
-
-                    return response;
-                }
-                catch (RpcException ex) when (RetryDelay(method, ex, attempt, deadline, cancellationToken) is { } delay)
-                {
-                    // The contract says a retry is harmless, and nobody was there to serve it.
-                    await Task.Delay(delay, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller."));
-                    }
-                }
+                return await HedgedAsync(hedging, attempt, cancellationToken).ConfigureAwait(false);
             }
+
+            if (route.Pipeline == ResiliencePipeline.Empty)
+            {
+                return Unwrap(await AttemptAsync(attempt, previousAttempts: 0, context: null, cancellationToken).ConfigureAwait(false), method);
+            }
+
+            var context = ResilienceContextPool.Shared.Get(method.Name, cancellationToken);
+            Outcome<TResponse> outcome;
+            try
+            {
+                outcome = await route.Pipeline.ExecuteOutcomeAsync(
+                    static (context, attempt) => attempt.Client.AttemptAsync(attempt, context.Properties.GetValue(ServiceResilience.PreviousAttempts, 0), context, context.CancellationToken),
+                    context,
+                    attempt).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+
+            return Unwrap(outcome, method);
         }
         catch (RpcException ex)
         {
@@ -224,7 +228,6 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         }
         finally
         {
-            await cancellation.DisposeAsync().ConfigureAwait(false);
             activity?.SetTag("rpc.grpc.status_code", (int)status);
             if (MeshTelemetry.ClientDuration.Enabled)
             {
@@ -236,21 +239,154 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
     }
 
     /// <summary>
-    /// How long to wait before retrying, or null for no retry: only UNAVAILABLE (no
-    /// instance serving, or the one reached was stopping) on a method whose contract
-    /// declares it retry-safe, within the attempts and the deadline left.
+    /// One attempt of a unary call: publish, then wait for the reply, the deadline or
+    /// cancellation. Never throws: a failure is the outcome, for the pipeline to judge.
     /// </summary>
-    private TimeSpan? RetryDelay(MeshMethod method, RpcException error, int attempt, long deadline, CancellationToken cancellationToken)
+    private async ValueTask<Outcome<TResponse>> AttemptAsync<TRequest, TResponse>(
+        UnaryAttempt<TRequest, TResponse> call, int previousAttempts, ResilienceContext? context, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
     {
-        if (error.StatusCode != StatusCode.Unavailable || !method.IsRetrySafe || attempt >= Options.MaxRetryAttempts || cancellationToken.IsCancellationRequested)
+        var method = call.Method;
+        var inbox = call.Inbox;
+
+        // Only an attempt its caller (or a winning hedge) can cancel needs an id the server can match a cancel notice to.
+        var callId = cancellationToken.CanBeCanceled ? NextCallId() : null;
+        var headers = call.Headers;
+        if (callId is not null || previousAttempts > 0)
         {
-            return null;
+            if (!call.OwnsHeaders)
+            {
+                headers = new NatsHeaders();
+                foreach (var (name, value) in call.Headers)
+                {
+                    headers[name] = value;
+                }
+            }
+
+            if (callId is not null)
+            {
+                headers[WireHeaders.CallId] = callId;
+            }
+
+            if (previousAttempts > 0)
+            {
+                // A later attempt has only what is left of the call's deadline.
+                headers[WireHeaders.PreviousRpcAttempts] = previousAttempts.ToString(CultureInfo.InvariantCulture);
+                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), call.Deadline);
+                headers[WireHeaders.Timeout] = GrpcTimeout.Format(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
+            }
         }
 
-        // Exponential backoff with ±20 % jitter, so instances restarting together are not hit in step.
-        var delay = Options.RetryBackoff * Math.Pow(2, attempt) * (0.8 + (Random.Shared.NextDouble() * 0.4));
-        var left = TimeSpan.FromSeconds((deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
-        return delay < left ? delay : null;
+        var pending = new PendingReply<TRequest, TResponse>(method, call.Deadline, call.Trailers is not null);
+        var cancellation = default(CancellationTokenRegistration);
+        try
+        {
+            var replyTo = inbox.Register(pending);
+            if (callId is not null)
+            {
+                cancellation = cancellationToken.UnsafeRegister(static state =>
+                {
+                    var (client, inbox, pending, callId) = ((NatsMeshClient, ReplyInbox, PendingReply, string))state!;
+                    if (inbox.Remove(pending))
+                    {
+                        pending.Fail(new RpcException(new Status(StatusCode.Cancelled, $"{pending.Method.Path} was cancelled by the caller.")));
+                        client.AnnounceCancellation(pending.Method, callId);
+                    }
+                }, (this, inbox, (PendingReply)pending, callId));
+            }
+
+            try
+            {
+                await _connection.PublishAsync(call.Subject, call.Request, headers, replyTo, MessageSerializer<TRequest>.Instance, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                inbox.Remove(pending);
+                return Outcome.FromException<TResponse>(new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller before it was sent.")));
+            }
+            catch (Exception ex) when (ex is not RpcException)
+            {
+                inbox.Remove(pending);
+                return Failed<TResponse>(MapTransportException(ex, method), call.Deadline, context);
+            }
+
+            var response = await pending.Task.ConfigureAwait(false);
+            if (call.Trailers is not null)
+            {
+                call.Trailers.Value = pending.Trailers;
+            }
+
+            return Outcome.FromResult(response);
+        }
+        catch (RpcException ex)
+        {
+            return Failed<TResponse>(ex, call.Deadline, context);
+        }
+        finally
+        {
+            await cancellation.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    // The retry predicate needs the deadline only after a failure, so a call that succeeds
+    // carries nothing in its context.
+    private static Outcome<TResponse> Failed<TResponse>(RpcException error, long deadline, ResilienceContext? context)
+    {
+        context?.Properties.Set(ServiceResilience.Deadline, deadline);
+        return Outcome.FromException<TResponse>(error);
+    }
+
+    private static T Unwrap<T>(Outcome<T> outcome, MeshMethod method)
+    {
+        switch (outcome.Exception)
+        {
+            case null:
+                return outcome.Result!;
+            case BrokenCircuitException:
+                throw CircuitOpen(method);
+            case OperationCanceledException:
+                throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller."));
+            default:
+                outcome.ThrowIfException();
+                throw new UnreachableException();
+        }
+    }
+
+    internal static RpcException CircuitOpen(MeshMethod method) =>
+        new(new Status(StatusCode.Unavailable, $"circuit open for {method.ServiceFullName}"));
+
+    /// <summary>A <c>NO_SIDE_EFFECTS</c> call, hedged: the first acceptable answer of up to 1 + MaxHedgedAttempts attempts.</summary>
+    private static async ValueTask<TResponse> HedgedAsync<TRequest, TResponse>(ResiliencePipeline<object> hedging, UnaryAttempt<TRequest, TResponse> call, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var context = ResilienceContextPool.Shared.Get(call.Method.Name, cancellationToken);
+        Outcome<object> outcome;
+        try
+        {
+            outcome = await hedging.ExecuteOutcomeAsync(static async (context, call) =>
+            {
+                // Attempts run at the same time: each has its own headers and trailers.
+                var trailers = call.Trailers is null ? null : new StrongBox<Metadata>(Metadata.Empty);
+                var result = await call.Client.AttemptAsync(call with { OwnsHeaders = false, Trailers = trailers }, context.Properties.GetValue(ServiceResilience.PreviousAttempts, 0), context, context.CancellationToken).ConfigureAwait(false);
+                return result.Exception is { } error ? Outcome.FromException<object>(error)
+                    : Outcome.FromResult<object>(trailers is null ? result.Result! : new HedgedReply(result.Result!, trailers.Value!));
+            }, context, call).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        var reply = Unwrap(outcome, call.Method);
+        if (reply is HedgedReply withTrailers)
+        {
+            call.Trailers!.Value = withTrailers.Trailers;
+            return (TResponse)withTrailers.Response;
+        }
+
+        return (TResponse)reply;
     }
 
     private ValueTask<ReplyInbox> InboxAsync()
@@ -273,6 +409,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        MeshTelemetry.StopReportingCircuits(this);
         if (Interlocked.Exchange(ref _inbox, null) is { } task)
         {
             try
@@ -387,12 +524,16 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
     private string SubjectOf(MeshMethod method) => RouteOf(method).Subject;
 
     private Route RouteOf(MeshMethod method) =>
-        _routes.GetOrAdd(method, static (m, options) => new Route(m, options), Options);
+        _routes.GetOrAdd(method, static (m, client) => new Route(m, client.Options, client.ResilienceOf(m.ServiceFullName)), this);
+
+    // Built once per target service, so every method of it shares one breaker.
+    private ServiceResilience ResilienceOf(string serviceFullName) =>
+        _resilience.GetOrAdd(serviceFullName, static (name, client) => new ServiceResilience(name, client.Options.ResilienceOf(name), client.Options.TimeProvider, client._logger), this);
 
     /// <summary>What a client computes once per method.</summary>
     private sealed class Route
     {
-        public Route(MeshMethod method, MeshClientOptions options)
+        public Route(MeshMethod method, MeshClientOptions options, ServiceResilience resilience)
         {
             Subject = MeshSubjects.For(options.SubjectPrefix, method);
             DefaultTimeout = method.DefaultTimeout ?? options.DefaultTimeout;
@@ -402,6 +543,11 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
                 [WireHeaders.ContentType] = WireHeaders.ProtobufContentType,
                 [WireHeaders.Timeout] = TimeoutHeader,
             };
+
+            // The contract decides what may be sent twice: NO_SIDE_EFFECTS may be hedged,
+            // retry-safe methods retried, anything else only passes the breaker.
+            Pipeline = method.IsRetrySafe ? resilience.Retrying : resilience.Plain;
+            Hedging = method.Idempotency == Google.Protobuf.Reflection.MethodOptions.Types.IdempotencyLevel.NoSideEffects ? resilience.Hedging : null;
         }
 
         public string Subject { get; }
@@ -412,5 +558,26 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
 
         /// <summary>Headers of a call with nothing but the method's own timeout; shared, never modified.</summary>
         public NatsHeaders DefaultHeaders { get; }
+
+        public ResiliencePipeline Pipeline { get; }
+
+        public ResiliencePipeline<object>? Hedging { get; }
     }
+
+    /// <summary>What every attempt of one unary call shares; a copy per attempt, no allocation.</summary>
+    private readonly record struct UnaryAttempt<TRequest, TResponse>(
+        NatsMeshClient Client,
+        MeshMethod<TRequest, TResponse> Method,
+        string Subject,
+        TRequest Request,
+        NatsHeaders Headers,
+        bool OwnsHeaders,
+        ReplyInbox Inbox,
+        long Deadline,
+        StrongBox<Metadata>? Trailers)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new();
+
+    /// <summary>A hedged attempt's response with its own trailers.</summary>
+    private sealed record HedgedReply(object Response, Metadata Trailers);
 }

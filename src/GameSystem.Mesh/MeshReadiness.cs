@@ -16,7 +16,7 @@ public interface IMeshReadiness
 
 /// <summary>
 /// One thing whose failure makes services NOT_SERVING: the NATS connection and the state store
-/// for everything a host serves; later, the circuit breakers of a service's dependencies.
+/// for everything a host serves; the circuit breakers of the services a service calls.
 /// </summary>
 /// <param name="Name">What is checked, as the health log names it when it fails (<c>the state store</c>).</param>
 /// <param name="IsHealthyAsync">The check: true when healthy. A throw, or no answer within <see cref="MeshHealthOptions.ProbeTimeout"/>, counts as unhealthy.</param>
@@ -29,8 +29,8 @@ public sealed record MeshHealthProbe(string Name, Func<CancellationToken, ValueT
 /// <param name="IsImplemented">False for a service served from its contract only (every call UNIMPLEMENTED): always NOT_SERVING, and not part of the overall status.</param>
 /// <param name="Readiness">The implementation's own readiness, if it has one.</param>
 /// <param name="Dependencies">
-/// Checks only this service depends on. Empty today: the seam for the circuit breakers of the
-/// services it calls, which will report here once they exist.
+/// Checks only this service depends on: the host puts here one per service the implementation
+/// calls (a generated client its constructor takes), failing while its circuit breaker is open.
 /// </param>
 public sealed record MeshHealthTarget(string ServiceFullName, bool IsImplemented, IMeshReadiness? Readiness, IReadOnlyList<MeshHealthProbe> Dependencies);
 

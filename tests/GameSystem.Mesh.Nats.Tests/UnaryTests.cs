@@ -223,52 +223,6 @@ public sealed class UnaryTests(NatsServerFixture nats)
     }
 
     [Fact(Timeout = 20_000)]
-    public async Task RetrySafeCall_WhenNoInstanceServesYet_SucceedsOnceOneStarts()
-    {
-        await using var mesh = await MeshHarness.StartAsync(nats, serve: false,
-            client: o => o with { MaxRetryAttempts = 10, RetryBackoff = TimeSpan.FromMilliseconds(20) });
-
-        var call = mesh.Client.EchoAsync(new EchoRequest { Text = "late" }, cancellationToken: Timeout).AsTask();
-        await Task.Delay(100, Timeout);
-        await mesh.Server.StartAsync(Timeout);
-
-        Assert.Equal("late", (await call).Text);
-        Assert.Equal(1, mesh.Service.Calls);
-    }
-
-    [Theory(Timeout = 20_000)]
-    [InlineData("Echo", 3)]
-    [InlineData("Lookup", 3)]
-    [InlineData("Append", 1)]
-    public async Task Unavailable_IsRetriedOnlyForMethodsTheContractMarksRetrySafe(string method, int expectedAttempts)
-    {
-        await using var mesh = await MeshHarness.StartAsync(nats, serve: false, client: o => o with { MaxRetryAttempts = 2, RetryBackoff = TimeSpan.FromMilliseconds(10) });
-
-        // A stand-in instance that is always stopping: it answers UNAVAILABLE and counts.
-        var attempts = 0;
-        await using var sub = await mesh.ServerConnection.SubscribeCoreAsync<byte[]>(mesh.SubjectOf(method), cancellationToken: Timeout);
-        var answering = Task.Run(async () =>
-        {
-            await foreach (var msg in sub.Msgs.ReadAllAsync(Timeout))
-            {
-                Interlocked.Increment(ref attempts);
-                await msg.ReplyAsync<byte[]>([], new NatsHeaders { ["Nats-Service-Error-Code"] = "14", ["Nats-Service-Error"] = "stopping" }, cancellationToken: Timeout);
-            }
-        }, Timeout);
-        await mesh.ServerConnection.PingAsync(Timeout);
-
-        var error = await Assert.ThrowsAsync<RpcException>(async () => await (method switch
-        {
-            "Echo" => mesh.Client.EchoAsync(new EchoRequest(), cancellationToken: Timeout).AsTask(),
-            "Lookup" => (Task)mesh.Client.LookupAsync(new LookupRequest { Id = "x" }, cancellationToken: Timeout).AsTask(),
-            _ => mesh.Client.AppendAsync(new AppendRequest(), cancellationToken: Timeout).AsTask(),
-        }));
-
-        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
-        Assert.Equal(expectedAttempts, Volatile.Read(ref attempts));
-    }
-
-    [Fact(Timeout = 20_000)]
     public async Task MissingRequiredField_IsInvalidArgumentNamingTheField()
     {
         await using var mesh = await MeshHarness.StartAsync(nats);

@@ -21,6 +21,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly MeshServerOptions _options;
     private readonly int _maxRequestBytes;
+    private readonly string? _shedPushback;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RequestSubscription? _requests;
     private INatsSub<NatsMemoryOwner<byte>>? _cancels;
@@ -40,6 +41,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
         Subject = MeshSubjects.ServiceWildcard(options.SubjectPrefix, definition.FullName);
         QueueGroup = MeshSubjects.QueueGroup(definition.FullName);
         _maxRequestBytes = options.MaxRequestBytes ?? int.MaxValue;
+        _shedPushback = options.ShedRetryPushback is { } pushback ? ((long)pushback.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
         var factory = new HandlerFactory(options);
         _handlers = definition.Methods.ToFrozenDictionary(b => b.Method.Name, b => b.Accept(factory), StringComparer.Ordinal);
         _byName = _handlers.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -217,8 +219,9 @@ internal sealed class ServiceRunner : IAsyncDisposable
         var size = payload.Length + (headers?.Length ?? 0);
         if (size > _maxRequestBytes)
         {
+            // The same request would be too large again: a client must not retry it (gRFC A6 pushback).
             Reject(replyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"{handler.Method.Path}: the request is {size} bytes; this service accepts at most {_maxRequestBytes}.")));
+                $"{handler.Method.Path}: the request is {size} bytes; this service accepts at most {_maxRequestBytes}."), [new Metadata.Entry(WireHeaders.RetryPushback, "-1")]));
             return;
         }
 
@@ -227,8 +230,10 @@ internal sealed class ServiceRunner : IAsyncDisposable
             var limit = handler.IsStreaming ? _options.MaxConcurrentStreams : _options.MaxConcurrentCalls;
             MeshTelemetry.ShedCalls.Add(1, new KeyValuePair<string, object?>("rpc.method", handler.Method.Path));
             Log.Shedding(Logger, Definition.FullName, limit, handler.Method.Path);
+            // A slot frees when a call ends; the pushback tells a client that retries RESOURCE_EXHAUSTED when.
             Reject(replyTo, new RpcException(new Status(StatusCode.ResourceExhausted,
-                $"{Definition.FullName} is at its limit of {limit} concurrent {(handler.IsStreaming ? "streams" : "calls")} on this instance; retry with backoff.")));
+                $"{Definition.FullName} is at its limit of {limit} concurrent {(handler.IsStreaming ? "streams" : "calls")} on this instance; retry with backoff."),
+                _shedPushback is null ? Metadata.Empty : [new Metadata.Entry(WireHeaders.RetryPushback, _shedPushback)]));
             return;
         }
 

@@ -15,6 +15,11 @@ internal static class WireHeaders
     public const string TraceParent = "traceparent";
     public const string TraceState = "tracestate";
 
+    // gRFC A6 retries: the attempts before this one (request), and the server's pushback
+    // (reply; milliseconds to wait, or negative for "do not retry"). Both are plain metadata.
+    public const string PreviousRpcAttempts = "grpc-previous-rpc-attempts";
+    public const string RetryPushback = "grpc-retry-pushback-ms";
+
     // Server streaming.
     public const string Stream = "Gs-Stream";
     public const string Sequence = "Gs-Seq";
