@@ -299,8 +299,14 @@ internal sealed class HostHealthView(MeshHostedService mesh, IHostApplicationLif
             return HealthCheckResult.Unhealthy("not checked yet (the host is starting)", data: data);
         }
 
-        return health.Status == ServingStatus.Serving
-            ? HealthCheckResult.Healthy("SERVING", data)
-            : HealthCheckResult.Unhealthy($"NOT_SERVING: {string.Join("; ", health.Failures)}", data: data);
+        return health switch
+        {
+            { Status: ServingStatus.Serving } => HealthCheckResult.Healthy("SERVING", data),
+
+            // A dependency's outage (its breaker open) is every instance's: failing readiness for it
+            // would take them all out of rotation at once and fix nothing. Degraded answers 200 and says so.
+            { OnlyDependenciesFailing: true } => HealthCheckResult.Degraded($"NOT_SERVING over the mesh because a service it calls is failing: {string.Join("; ", health.Failures)}; still ready, as restarting or removing this instance would not help", data: data),
+            _ => HealthCheckResult.Unhealthy($"NOT_SERVING: {string.Join("; ", health.Failures)}", data: data),
+        };
     }
 }

@@ -31,4 +31,13 @@ public sealed record MeshHealthCheckResult(string Name, bool Healthy, string? Fa
 /// <param name="IsImplemented">False when it is served from its contract only (every call UNIMPLEMENTED).</param>
 /// <param name="Status">Its status.</param>
 /// <param name="Failures">Why it is NOT_SERVING (its own checks and the host's); empty when SERVING.</param>
-public sealed record MeshServiceHealth(string ServiceFullName, bool IsImplemented, ServingStatus Status, IReadOnlyList<string> Failures);
+public sealed record MeshServiceHealth(string ServiceFullName, bool IsImplemented, ServingStatus Status, IReadOnlyList<string> Failures)
+{
+    /// <summary>
+    /// True when it is NOT_SERVING only because of its <see cref="MeshHealthTarget.Dependencies"/>
+    /// (a circuit breaker for a service it calls is open): the service itself, NATS and the store
+    /// are fine. Views that decide whether to take an instance out of rotation read this, since
+    /// every instance shares a dependency's outage and removing them all helps nobody.
+    /// </summary>
+    public bool OnlyDependenciesFailing { get; init; }
+}

@@ -240,12 +240,16 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         for (var i = 0; i < _targets.Count; i++)
         {
             var target = _targets[i];
-            var own = target.IsImplemented
-                ? (await services[i].ConfigureAwait(false)).Select(c => Judge($"{target.ServiceFullName}/{c.Name}", c.Name, c.Failure)).Where(c => !c.Healthy).Select(c => c.Failure!).ToList()
-                : ["not implemented (every call answers UNIMPLEMENTED)"];
+            var failed = target.IsImplemented
+                ? (await services[i].ConfigureAwait(false)).Select(c => (Result: Judge($"{target.ServiceFullName}/{c.Name}", c.Name, c.Failure), c.IsDependency)).Where(c => !c.Result.Healthy).ToList()
+                : [(new MeshHealthCheckResult("implementation", false, "not implemented (every call answers UNIMPLEMENTED)", 0), false)];
+            var own = failed.Select(c => c.Result.Failure!).ToList();
             var serving = hostFailures.Count == 0 && own.Count == 0;
             statuses[target.ServiceFullName] = serving ? ServingStatus.Serving : ServingStatus.NotServing;
-            reported[target.ServiceFullName] = new MeshServiceHealth(target.ServiceFullName, target.IsImplemented, statuses[target.ServiceFullName], [.. hostFailures, .. own]);
+            reported[target.ServiceFullName] = new MeshServiceHealth(target.ServiceFullName, target.IsImplemented, statuses[target.ServiceFullName], [.. hostFailures, .. own])
+            {
+                OnlyDependenciesFailing = !serving && hostFailures.Count == 0 && failed.TrueForAll(c => c.IsDependency),
+            };
             if (target.IsImplemented && !serving)
             {
                 overall = false;
@@ -258,8 +262,8 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         return new Snapshot(statuses.ToFrozenDictionary(StringComparer.Ordinal), reasons, report: report);
     }
 
-    /// <summary>Each of the service's own checks this round: its name, and why it failed (null when it passed).</summary>
-    private async Task<(string Name, string? Failure)[]> ServiceChecksAsync(MeshHealthTarget target, CancellationToken cancellationToken)
+    /// <summary>Each of the service's own checks this round: its name, and why it failed (null when it passed), and whether it is one of its dependencies.</summary>
+    private async Task<(string Name, string? Failure, bool IsDependency)[]> ServiceChecksAsync(MeshHealthTarget target, CancellationToken cancellationToken)
     {
         if (!target.IsImplemented)
         {
@@ -275,7 +279,7 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         }
 
         var failures = await Task.WhenAll(checks).ConfigureAwait(false);
-        return [.. names.Zip(failures)];
+        return [.. names.Zip(failures).Select((c, i) => (c.First, c.Second, i < target.Dependencies.Count))];
     }
 
     /// <summary>

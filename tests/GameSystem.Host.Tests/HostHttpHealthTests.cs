@@ -247,7 +247,7 @@ public sealed partial class HostHttpHealthTests(NatsServerFixture nats) : IDispo
     }
 
     /// <summary>The listener's address, as the host's banner names it once it listens.</summary>
-    private static async Task<Uri> HttpAddressAsync(HostProcess host)
+    internal static async Task<Uri> HttpAddressAsync(HostProcess host)
     {
         var line = await host.WaitForOutputAsync(l => HealthLine().IsMatch(l), TimeManagerHost.StartTimeout, Cancellation);
         return new Uri(HealthLine().Match(line).Groups["address"].Value);

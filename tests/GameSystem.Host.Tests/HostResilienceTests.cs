@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text.Json;
 using GameSystem.Testing;
 using Grpc.Health.V1;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
@@ -36,5 +38,16 @@ public sealed class HostResilienceTests(NatsServerFixture nats)
         Assert.Equal(ServingStatus.NotServing, registry);
         Assert.Equal(ServingStatus.Serving, (await caller.Health.CheckAsync(new HealthCheckRequest { Service = Auth }, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: Cancellation)).Status);
         await host.WaitForOutputAsync(line => line.Contains($"{Registry}: the circuit breaker for {EventBus} is not ready", StringComparison.Ordinal), TimeSpan.FromSeconds(5), Cancellation);
+
+        // Over HTTP the host stays ready: every instance shares event-bus's outage, so taking this
+        // one out of rotation would help nobody. The check says Degraded and why.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var ready = await http.GetAsync(new Uri(await HostHttpHealthTests.HttpAddressAsync(host), "/healthz/ready"), Cancellation);
+        using var body = JsonDocument.Parse(await ready.Content.ReadAsStringAsync(Cancellation));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var check = body.RootElement.GetProperty("checks").GetProperty("capability-registry");
+        Assert.Equal("Degraded", check.GetProperty("status").GetString());
+        Assert.Contains(EventBus, check.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Healthy", body.RootElement.GetProperty("checks").GetProperty("auth").GetProperty("status").GetString());
     }
 }
