@@ -8,6 +8,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using NATS.Client.Core;
 
+// `permissions`: the nats-server authorization of a deployment, from what the services beside the host declare.
+if (args is [PermissionsCommand.Name, .. var options])
+{
+    return PermissionsCommand.Run(options, AppContext.BaseDirectory, Console.Out, Console.Error);
+}
+
 // appsettings.json sits beside the binary, wherever the host is started from.
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
