@@ -116,7 +116,7 @@ if [ -n "$secure" ]; then
    for user in GS_HOST GS_GATEWAY GS_OPERATOR; do
      printf 'GS_NATS_PASSWORD_%s=%s\n' "$user" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
    done >"$passwords")
-  set -a; . "$passwords"; set +a
+  . "$passwords"
 
   # The host's user may do what the services it runs (its --services, default all) need.
   services="all"
@@ -146,7 +146,10 @@ tls {
 include "nats-permissions.conf"
 EOF_CONF
   nats_bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
-  "$nats_bin" -c "$root/.run/nats-secure.conf" >"$root/.run/nats-server.log" 2>&1 &
+  # nats-server parses a variable's value as a config value: quoted, a password is a string.
+  GS_NATS_PASSWORD_GS_HOST="\"$GS_NATS_PASSWORD_GS_HOST\"" GS_NATS_PASSWORD_GS_GATEWAY="\"$GS_NATS_PASSWORD_GS_GATEWAY\"" \
+    GS_NATS_PASSWORD_GS_OPERATOR="\"$GS_NATS_PASSWORD_GS_OPERATOR\"" \
+    "$nats_bin" -c "$root/.run/nats-secure.conf" >"$root/.run/nats-server.log" 2>&1 &
   nats_pid=$!
   for _ in $(seq 1 100); do
     port_open 4222 && break

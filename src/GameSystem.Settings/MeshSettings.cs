@@ -178,7 +178,7 @@ public sealed record MeshSettings(MeshNatsOptions Nats, MeshServerOptions Server
             {
                 certificate = X509Certificate2.CreateFromPemFile(certFile, keyFile);
             }
-            catch (CryptographicException ex)
+            catch (Exception ex) when (ex is CryptographicException or ArgumentException)
             {
                 throw new SettingException("GameSystem:Nats:Tls:CertFile", $"file '{certFile}' with key file '{keyFile}' (GameSystem:Nats:Tls:KeyFile) is not a PEM certificate and its private key ({ex.Message}).");
             }

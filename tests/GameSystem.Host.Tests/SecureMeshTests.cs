@@ -36,7 +36,7 @@ public sealed class SecureMeshFixture : IAsyncLifetime
 
         Server = await SecureNatsServer.StartAsync(
             NatsPermissions.ToServerConfig(users, "SecureMeshFixture"),
-            users.ToDictionary(u => u.PasswordVariable, u => _passwords[u.Name]));
+            users.ToDictionary(u => u.PasswordVariable, u => NatsPermissions.PasswordVariableValue(_passwords[u.Name])));
     }
 
     /// <summary>Options of <paramref name="user"/> as the generated config says: its password and its own inbox prefix.</summary>
