@@ -63,6 +63,8 @@ internal sealed partial class MeshHostedService(
 
     public async Task StartedAsync(CancellationToken cancellationToken)
     {
+        // nats-server reports a refused subscription or publish only as an -ERR on the connection.
+        connection.ServerError += OnServerErrorAsync;
         try
         {
             await connection.ConnectAsync().ConfigureAwait(false);
@@ -294,6 +296,20 @@ internal sealed partial class MeshHostedService(
         LogStopped(logger, took.TotalSeconds);
     }
 
+    private ValueTask OnServerErrorAsync(object? sender, NatsServerErrorEventArgs args)
+    {
+        if (args.Kind == NatsServerErrorKind.PermissionsViolation)
+        {
+            LogPermissionsViolation(logger, args.Error);
+        }
+        else
+        {
+            LogNatsServerError(logger, args.Error);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     public async ValueTask DisposeAsync()
     {
         // The container disposes it twice: as itself and as the hosted service resolved from it.
@@ -302,6 +318,7 @@ internal sealed partial class MeshHostedService(
             return;
         }
 
+        connection.ServerError -= OnServerErrorAsync;
         if (_healthServer is not null)
         {
             await _healthServer.DisposeAsync().ConfigureAwait(false);
@@ -397,6 +414,12 @@ internal sealed partial class MeshHostedService(
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Information, Message = "Health: grpc.health.v1.Health on {Subject}, callable without a token; the host is {Status}")]
     private static partial void LogHealth(ILogger logger, string subject, HealthCheckResponse.Types.ServingStatus status);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Error, Message = "NATS refused this host: {Error}. Its NATS user lacks that subject: regenerate the permissions (GameSystem.Host permissions) for the services this host runs, or run only those its user was generated for")]
+    private static partial void LogPermissionsViolation(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "NATS server error: {Error}")]
+    private static partial void LogNatsServerError(ILogger logger, string error);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "  {Service,-26} {State,-13} {Subject}")]
     private static partial void LogService(ILogger logger, string service, string state, string subject);

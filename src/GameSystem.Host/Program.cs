@@ -9,6 +9,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using NATS.Client.Core;
 
+// `permissions`: the nats-server authorization of a deployment, from what the services beside the host declare.
+if (args is [PermissionsCommand.Name, .. var options])
+{
+    return PermissionsCommand.Run(options, AppContext.BaseDirectory, Console.Out, Console.Error);
+}
+
 // appsettings.json sits beside the binary, wherever the host is started from. A web application
 // for the management HTTP listener (GameSystem:Host:Http, HostHttp.cs); the slim builder, as the
 // gateway's, since the listener needs neither HTTPS nor IIS.

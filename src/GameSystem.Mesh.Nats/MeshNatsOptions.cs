@@ -36,6 +36,18 @@ public sealed record MeshNatsOptions
     /// <summary>TLS settings.</summary>
     public MeshTlsOptions Tls { get; init; } = MeshTlsOptions.Default;
 
+    /// <summary>
+    /// Prefix of this connection's reply inboxes (NATS.Net's <see cref="NatsOpts.InboxPrefix"/>).
+    /// Under generated permissions each process gets its own (<c>_INBOX.&lt;user&gt;</c>) and may
+    /// subscribe only below it, so nobody reads replies meant for another.
+    /// </summary>
+    public string InboxPrefix { get; init; } = "_INBOX";
+
+    /// <summary>True when <paramref name="prefix"/> can prefix inbox subjects: dot-separated non-empty tokens without wildcards or whitespace.</summary>
+    public static bool IsValidInboxPrefix(string prefix) =>
+        !string.IsNullOrEmpty(prefix)
+        && prefix.Split('.').All(token => token.Length > 0 && !token.Any(c => c is '*' or '>' || char.IsWhiteSpace(c)));
+
     /// <summary>Builds NATS.Net's options from these.</summary>
     public NatsOpts ToNatsOpts()
     {
@@ -65,6 +77,9 @@ public sealed record MeshNatsOptions
                 Token = Token,
             },
             TlsOpts = Tls.ToNatsTlsOpts(),
+            InboxPrefix = IsValidInboxPrefix(InboxPrefix)
+                ? InboxPrefix
+                : throw new InvalidOperationException($"NATS inbox prefix '{InboxPrefix}' must be dot-separated subject tokens without wildcards or spaces, e.g. _INBOX.game-host."),
         };
     }
 }
@@ -75,7 +90,10 @@ public sealed record MeshTlsOptions
     /// <summary>TLS when the server asks for it, system trust store.</summary>
     public static MeshTlsOptions Default { get; } = new();
 
-    /// <summary>Require TLS even when the URL scheme is <c>nats://</c>.</summary>
+    /// <summary>
+    /// Require TLS even when the URL scheme is <c>nats://</c>. Implied by <see cref="CaFile"/> and
+    /// <see cref="CertFile"/>: a connection given a CA to check the server with never falls back to plain text.
+    /// </summary>
     public bool Required { get; init; }
 
     /// <summary>PEM file of the certificate authorities to trust, or null for the system store.</summary>
@@ -99,7 +117,7 @@ public sealed record MeshTlsOptions
 
         return NatsTlsOpts.Default with
         {
-            Mode = Required ? TlsMode.Require : TlsMode.Auto,
+            Mode = Required || CaFile is not null || CertFile is not null ? TlsMode.Require : TlsMode.Auto,
             CaFile = CaFile,
             CertFile = CertFile,
             KeyFile = KeyFile,

@@ -67,6 +67,8 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         }
 
         MeshTelemetry.ReportCircuits(this, CircuitStates);
+
+        _connection.ServerError += OnServerErrorAsync;
     }
 
     /// <summary>
@@ -406,10 +408,23 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         return new ValueTask<ReplyInbox>(task);
     }
 
+    // A call the server's permissions refuse fails PERMISSION_DENIED now, not at its deadline.
+    private ValueTask OnServerErrorAsync(object? sender, NatsServerErrorEventArgs args)
+    {
+        if (PermissionViolation.PublishSubject(args.Error) is { } subject && Volatile.Read(ref _inbox) is { IsCompletedSuccessfully: true } inbox)
+        {
+            inbox.Result.FailWhere(method => RouteOf(method).Subject == subject, method => PermissionViolation.Denied(method, subject));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
         MeshTelemetry.StopReportingCircuits(this);
+
+        _connection.ServerError -= OnServerErrorAsync;
         if (Interlocked.Exchange(ref _inbox, null) is { } task)
         {
             try

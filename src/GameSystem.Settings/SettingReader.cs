@@ -71,6 +71,34 @@ public static class SettingReader
             ? path
             : throw new SettingException($"{section.Path}:{key}", $"file '{path}' does not exist.");
     }
+
+    /// <summary>
+    /// The path of a file that exists and this process may read, or null when unset: a key or
+    /// certificate left readable by root only is named at start-up, not as a failed handshake.
+    /// </summary>
+    public static string? ReadableFile(this IConfigurationSection section, string key)
+    {
+        var path = section.ExistingFile(key);
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var stream = File.OpenRead(path);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new SettingException($"{section.Path}:{key}", $"file '{path}' cannot be read by this process (permission denied).");
+        }
+        catch (IOException ex)
+        {
+            throw new SettingException($"{section.Path}:{key}", $"file '{path}' cannot be read ({ex.Message}).");
+        }
+
+        return path;
+    }
 }
 
 /// <summary>A configuration value that stops start-up; its message names the setting.</summary>

@@ -50,10 +50,10 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="binary"/> with the arguments <paramref name="arguments"/> builds
     /// for a free port (or <paramref name="port"/>) and a directory (a scratch one, or
-    /// <paramref name="workDirectory"/> to restart a server on its data), and waits until the
-    /// port accepts connections.
+    /// <paramref name="workDirectory"/> to restart a server on its data), with
+    /// <paramref name="environment"/> added to its environment, and waits until the port accepts connections.
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(string binary, string installHint, Func<int, string, IEnumerable<string>> arguments, TimeSpan startTimeout, int? port = null, string? workDirectory = null)
+    public static async Task<ServerProcess> StartAsync(string binary, string installHint, Func<int, string, IEnumerable<string>> arguments, TimeSpan startTimeout, int? port = null, string? workDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var path = FindOnPath(binary) ?? throw new InvalidOperationException(
             $"'{binary}' was not found on PATH. {installHint}");
@@ -69,6 +69,11 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var argument in arguments(port.Value, work))
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {path}.");

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using GameSystem.Mesh.Nats;
+using GameSystem.Settings;
 using Microsoft.Extensions.Configuration;
 using NATS.Client.Core;
 
@@ -24,7 +25,22 @@ internal sealed class MeshConnection : IAsyncDisposable
     public static async Task<MeshConnection?> OpenAsync(CommandLine line, IConfiguration environment, TextWriter error)
     {
         var servers = line.Servers.IsEmpty ? ReadList(environment.GetSection(ServersKey)) : line.Servers;
-        var natsOptions = MeshNatsOptions.Default with { Servers = servers.IsEmpty ? MeshNatsOptions.Default.Servers : servers, Name = "gamesystem-cli" };
+        MeshNatsOptions natsOptions;
+        try
+        {
+            // Credentials and TLS as the host reads them (GameSystem__Nats__User, …__Tls__CaFile, …),
+            // so the CLI reaches a secured mesh with the same environment as its processes.
+            var nats = new ConfigurationBuilder()
+                .AddConfiguration(environment)
+                .AddInMemoryCollection([new(ServersKey, string.Join(',', servers.IsEmpty ? MeshNatsOptions.Default.Servers : servers))])
+                .Build();
+            natsOptions = MeshSettings.ReadNats(nats) with { Name = "gamesystem-cli" };
+        }
+        catch (SettingException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+
         var clientOptions = MeshClientOptions.Default with { SubjectPrefix = Prefix(line.Prefix ?? environment[PrefixKey]) };
         NatsOpts natsOpts;
         try

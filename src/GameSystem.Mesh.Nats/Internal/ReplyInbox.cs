@@ -140,6 +140,18 @@ internal sealed class ReplyInbox : NatsSubBase, IDisposable
         }
     }
 
+    /// <summary>Fails every call waiting whose method <paramref name="matches"/>, with the error <paramref name="error"/> makes.</summary>
+    public void FailWhere(Func<MeshMethod, bool> matches, Func<MeshMethod, RpcException> error)
+    {
+        foreach (var pending in Pending())
+        {
+            if (matches(pending.Method) && Remove(pending))
+            {
+                pending.Fail(error(pending.Method));
+            }
+        }
+    }
+
     private void Sweep()
     {
         var now = Stopwatch.GetTimestamp();

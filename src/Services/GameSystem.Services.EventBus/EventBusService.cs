@@ -20,6 +20,15 @@ namespace GameSystem.Services.EventBus;
 /// ephemeral ones from ordered consumers. Streams are created or updated when the host starts
 /// the service; every rpc waits for that and says clearly when JetStream is missing.
 /// </summary>
+/// <remarks>
+/// What it does on its connection besides serving, for generated NATS permissions: the JetStream
+/// API (streams, consumers, its lease bucket), acks and flow control of the consumers, events
+/// published into the streams' subject spaces, and Ack forwarding between its instances
+/// (docs/wire-protocol.md §11).
+/// </remarks>
+[NatsSubjects(
+    publish: ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.{prefix}-eventbus-subscriptions.>", "{prefix}.events.>", "{prefix}.eventbus.ack.>"],
+    subscribe: ["{prefix}.eventbus.deliver.>", "{prefix}.eventbus.ack.>"])]
 public sealed partial class EventBusService : IEventBusService, IHostedService, IMeshReadiness, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
