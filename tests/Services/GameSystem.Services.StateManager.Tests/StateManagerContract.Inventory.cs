@@ -87,7 +87,8 @@ public abstract partial class StateManagerContract
         Assert.Equal(["items[0].quantity"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, NewRequestId(), Stack("item.potion.mana", -3)), "1-1000000", "got -3")));
         Assert.Equal(["items[1].quantity"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, NewRequestId(), Stack("item.potion.mana", 1), Stack("item.food.bread", 0)), "got 0")));
         Assert.Equal(["items[0].item_id"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, NewRequestId(), Stack("", 1)), "is required")));
-        Assert.Equal(["items"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, NewRequestId()), "1-100 stacks")));
+        Assert.Equal(["items"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, NewRequestId()), "is required by")));
+        Assert.Equal(["items"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, NewRequestId(), [.. Enumerable.Repeat(Stack("item.potion.mana", 1), 101)]), "1-100 stacks", "got 101")));
         Assert.Equal(["request_id"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, "", Stack("item.potion.mana", 1)), "is required")));
         Assert.Equal(["request_id"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add(player, new string('r', 129), Stack("item.potion.mana", 1)), "at most 128")));
         Assert.Equal(["player_id"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => Add("", NewRequestId(), Stack("item.potion.mana", 1)), "is required")));
@@ -133,7 +134,7 @@ public abstract partial class StateManagerContract
 
         var state = await StateAsync(harness.Client, player);
         Assert.Equal((910L, 4, 2L), (state.Experience, state.Level, state.Version));
-        Assert.Equal(["amount"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => harness.Client.GrantExperienceAsync(Grant(0, NewRequestId()), cancellationToken: Timeout).AsTask(), "got 0")));
+        Assert.Equal(["amount"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => harness.Client.GrantExperienceAsync(Grant(0, NewRequestId()), cancellationToken: Timeout).AsTask(), "is required")));
         Assert.Equal(["amount"], Violations(await FailsAsync(StatusCode.InvalidArgument, () => harness.Client.GrantExperienceAsync(Grant(-50, NewRequestId()), cancellationToken: Timeout).AsTask(), "got -50")));
     }
 
