@@ -3,6 +3,7 @@ using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
 using GameSystem.Settings;
 using GameSystem.State;
+using GameSystem.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +25,10 @@ ImmutableSelection selection;
 try
 {
     settings = HostSettings.Read(builder.Configuration);
+
+    // Metrics for the scrape endpoint (mapped on the host's HTTP listener with MapGameSystemMetrics),
+    // traces and logs to OTLP when an endpoint is configured.
+    builder.AddGameSystemTelemetry("gamesystem-host");
 
     // auth signs what the runtime verifies, and checks the proofs the hosts make: one
     // setting each, given to auth unless its own section overrides it.
