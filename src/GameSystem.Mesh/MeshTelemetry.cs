@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Grpc.Core;
 
 namespace GameSystem.Mesh;
 
@@ -29,4 +31,85 @@ public static class MeshTelemetry
 
     /// <summary>Calls a full service turned away with RESOURCE_EXHAUSTED.</summary>
     public static Counter<long> ShedCalls { get; } = Meter.CreateCounter<long>("gamesystem.mesh.server.shed", "{call}", "Calls rejected because the service was at its concurrency limit.");
+
+    /// <summary>The <c>rpc.system</c> of every mesh span and metric.</summary>
+    public const string RpcSystem = "nats-mesh";
+
+    private static readonly object[] BoxedCodes = [.. Enumerable.Range(0, 17).Select(static i => (object)i)];
+    private static readonly ConcurrentDictionary<object, (KeyValuePair<string, object?> Service, Func<int> Count)> ActiveCallSources = new();
+
+    // Read from the servers' own counters at collection time: nothing on the call path.
+    private static readonly ObservableUpDownCounter<int> ActiveCalls = Meter.CreateObservableUpDownCounter(
+        "gamesystem.mesh.server.active_calls", ObserveActiveCalls, "{call}", "Calls (unary and streams) running on this process's instances, by service.");
+
+    /// <summary>Records a served call's duration, by <c>rpc.service</c>, <c>rpc.method</c> and <c>rpc.grpc.status_code</c>.</summary>
+    public static void RecordServerCall(MeshMethod method, TimeSpan elapsed, StatusCode code)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (ServerDuration.Enabled)
+        {
+            ServerDuration.Record(elapsed.TotalSeconds, CallTags(method, code));
+        }
+    }
+
+    /// <summary>Records a call's duration as its caller saw it, by <c>rpc.service</c>, <c>rpc.method</c> and <c>rpc.grpc.status_code</c>.</summary>
+    public static void RecordClientCall(MeshMethod method, TimeSpan elapsed, StatusCode code)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (ClientDuration.Enabled)
+        {
+            ClientDuration.Record(elapsed.TotalSeconds, CallTags(method, code));
+        }
+    }
+
+    /// <summary>Counts a call turned away because its service was full.</summary>
+    public static void RecordShed(MeshMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (ShedCalls.Enabled)
+        {
+            var tags = new TagList
+            {
+                { "rpc.system", RpcSystem },
+                { "rpc.service", method.ServiceFullName },
+                { "rpc.method", method.Name },
+            };
+            ShedCalls.Add(1, tags);
+        }
+    }
+
+    /// <summary>
+    /// Reports the calls running on one served service instance as
+    /// <c>gamesystem.mesh.server.active_calls</c> until the result is disposed.
+    /// </summary>
+    public static IDisposable ReportActiveCalls(string serviceFullName, Func<int> activeCalls)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serviceFullName);
+        ArgumentNullException.ThrowIfNull(activeCalls);
+        var registration = new Registration();
+        ActiveCallSources[registration] = (new("rpc.service", serviceFullName), activeCalls);
+        return registration;
+    }
+
+    private static TagList CallTags(MeshMethod method, StatusCode code) => new()
+    {
+        { "rpc.system", RpcSystem },
+        { "rpc.service", method.ServiceFullName },
+        { "rpc.method", method.Name },
+        { "rpc.grpc.status_code", (uint)code < BoxedCodes.Length ? BoxedCodes[(int)code] : (int)code },
+    };
+
+    private static IEnumerable<Measurement<int>> ObserveActiveCalls()
+    {
+        // Instances of one service in a process (tests, a host serving it twice) add up.
+        foreach (var group in ActiveCallSources.Values.GroupBy(s => s.Service.Value))
+        {
+            yield return new Measurement<int>(group.Sum(s => s.Count()), group.First().Service);
+        }
+    }
+
+    private sealed class Registration : IDisposable
+    {
+        public void Dispose() => ActiveCallSources.TryRemove(this, out _);
+    }
 }
