@@ -42,6 +42,13 @@ public static class MeshTelemetry
     private static readonly ObservableUpDownCounter<int> ActiveCalls = Meter.CreateObservableUpDownCounter(
         "gamesystem.mesh.server.active_calls", ObserveActiveCalls, "{call}", "Calls (unary and streams) running on this process's instances, by service.");
 
+    private static readonly ConcurrentDictionary<MeshHealthService, byte> HealthSources = new();
+
+    // 1 while a service's health here is SERVING, 0 otherwise: summed by service across instances,
+    // 0 means no instance anywhere serves it.
+    private static readonly ObservableGauge<int> HealthStatus = Meter.CreateObservableGauge(
+        "gamesystem.mesh.health.status", ObserveHealth, "1", "1 when this instance's grpc.health.v1 status of the service is SERVING, 0 when it is not.");
+
     /// <summary>Records a served call's duration, by <c>rpc.service</c>, <c>rpc.method</c> and <c>rpc.grpc.status_code</c>.</summary>
     public static void RecordServerCall(MeshMethod method, TimeSpan elapsed, StatusCode code)
     {
@@ -105,6 +112,21 @@ public static class MeshTelemetry
         foreach (var group in ActiveCallSources.Values.GroupBy(s => s.Service.Value))
         {
             yield return new Measurement<int>(group.Sum(s => s.Count()), group.First().Service);
+        }
+    }
+
+    internal static void ReportHealth(MeshHealthService health) => HealthSources.TryAdd(health, 0);
+
+    internal static void StopReportingHealth(MeshHealthService health) => HealthSources.TryRemove(health, out _);
+
+    private static IEnumerable<Measurement<int>> ObserveHealth()
+    {
+        foreach (var health in HealthSources.Keys)
+        {
+            foreach (var (service, serving) in health.ServiceStatuses())
+            {
+                yield return new Measurement<int>(serving ? 1 : 0, new KeyValuePair<string, object?>("rpc.service", service));
+            }
         }
     }
 
