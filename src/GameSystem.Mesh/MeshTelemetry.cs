@@ -47,7 +47,7 @@ public static class MeshTelemetry
     // 1 while a service's health here is SERVING, 0 otherwise: summed by service across instances,
     // 0 means no instance anywhere serves it.
     private static readonly ObservableGauge<int> HealthStatus = Meter.CreateObservableGauge(
-        "gamesystem.mesh.health.status", ObserveHealth, "1", "1 when this instance's grpc.health.v1 status of the service is SERVING, 0 when it is not.");
+        "gamesystem.mesh.health.status", ObserveHealth, "{status}", "1 when this instance's grpc.health.v1 status of the service is SERVING, 0 when it is not.");
 
     /// <summary>Records a served call's duration, by <c>rpc.service</c>, <c>rpc.method</c> and <c>rpc.grpc.status_code</c>.</summary>
     public static void RecordServerCall(MeshMethod method, TimeSpan elapsed, StatusCode code)
