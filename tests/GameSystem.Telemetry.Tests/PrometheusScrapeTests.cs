@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Bogus;
-using GameSystem.Common.V1;
 using GameSystem.EventBus.V1;
 using GameSystem.Events;
 using GameSystem.Mesh;
@@ -122,8 +121,7 @@ public sealed partial class PrometheusScrapeTests(NatsServerFixture nats)
         await using var health = new MeshHealthService([new MeshHealthTarget(TelemetryHarness.TimeManagerService, true, null, [])], []);
         await health.StartAsync(Ct);
         await consumer.StartAsync(Ct);
-        await harness.EventBus.PublishAsync(new PublishRequest { Event = new DomainEvent { EventId = Guid.NewGuid().ToString(), Type = type, Source = "telemetry-test" } }, cancellationToken: Ct);
-        await attempted.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await TelemetryMetricsTests.PublishUntilAsync(harness, type, attempted.Task);
         await Assert.ThrowsAsync<ArgumentException>(async () => await harness.Store.GetAsync(string.Empty, Ct));
 
         // The relay, event-bus and the consumer report as they go: scrape until all three have.

@@ -96,14 +96,16 @@ public sealed class TelemetryMetricsTests(NatsServerFixture nats)
         await using var health = new MeshHealthService([new MeshHealthTarget(TelemetryHarness.TimeManagerService, true, null, [])], []);
         await health.StartAsync(Ct);
         await consumer.StartAsync(Ct);
+
+        // A new durable consumer gets what is published once it exists: publish until it has one.
+        await PublishUntilAsync(harness, type, handling.Task);
         const int Published = 4;
-        for (var i = 0; i < Published; i++)
+        for (var i = 1; i < Published; i++)
         {
             await harness.EventBus.PublishAsync(new PublishRequest { Event = new DomainEvent { EventId = Guid.NewGuid().ToString(), Type = type, Source = "telemetry-test" } }, cancellationToken: Ct);
         }
 
         await harness.CreateClockAsync("w-" + _faker.Random.AlphaNumeric(10).ToLowerInvariant(), 30, Ct);
-        await handling.Task.WaitAsync(TimeSpan.FromSeconds(20), Ct);
 
         // The first event is with the handler, unacked; the rest wait behind it.
         var lag = await EventuallyAsync(provider, metrics, m => Gauge(m, "gamesystem.events.consumer.pending", "consumer", "telemetry-test.lag") == Published);
@@ -115,6 +117,18 @@ public sealed class TelemetryMetricsTests(NatsServerFixture nats)
         var drained = await EventuallyAsync(provider, metrics, m => Gauge(m, "gamesystem.events.outbox.pending", EventsTelemetry.OutboxTag, "time-manager") == 0);
         Assert.Equal(0, GaugeDouble(drained, "gamesystem.events.outbox.oldest_age", EventsTelemetry.OutboxTag, "time-manager"));
         Assert.Equal(1, Gauge(drained, "gamesystem.mesh.health.status", "rpc.service", TelemetryHarness.TimeManagerService));
+    }
+
+    /// <summary>Publishes one event of <paramref name="type"/>, and again every half second, until <paramref name="received"/> completes.</summary>
+    internal static async Task PublishUntilAsync(TelemetryHarness harness, string type, Task received)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        do
+        {
+            await harness.EventBus.PublishAsync(new PublishRequest { Event = new DomainEvent { EventId = Guid.NewGuid().ToString(), Type = type, Source = "telemetry-test" } }, cancellationToken: Ct);
+            Assert.True(DateTime.UtcNow < deadline, $"the consumer never received an event of {type}");
+        }
+        while (await Task.WhenAny(received, Task.Delay(500, Ct)) != received);
     }
 
     private static List<MetricSnapshot> Collect(MeterProvider provider, Collected<MetricSnapshot> metrics)
@@ -135,10 +149,29 @@ public sealed class TelemetryMetricsTests(NatsServerFixture nats)
                 return collected;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, "the metrics never reached the expected values: " + string.Join("; ", collected.Select(m => m.Name)));
+            Assert.True(DateTime.UtcNow < deadline, "the metrics never reached the expected values: " + string.Join("; ", collected.Where(m => m.Name.StartsWith("gamesystem.", StringComparison.Ordinal)).SelectMany(m => m.MetricPoints.Select(p => $"{m.Name}{{{string.Join(',', TagsOf(p))}}}={Value(m, p)}"))));
             await Task.Delay(100, Ct);
         }
     }
+
+    private static List<string> TagsOf(MetricPoint point)
+    {
+        var tags = new List<string>();
+        foreach (var tag in point.Tags)
+        {
+            tags.Add($"{tag.Key}={tag.Value}");
+        }
+
+        return tags;
+    }
+
+    private static string Value(MetricSnapshot metric, MetricPoint point) => metric.MetricType switch
+    {
+        MetricType.LongGauge => point.GetGaugeLastValueLong().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        MetricType.DoubleGauge => point.GetGaugeLastValueDouble().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        MetricType.LongSum or MetricType.LongSumNonMonotonic => point.GetSumLong().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ => "…",
+    };
 
     private static IEnumerable<MetricPoint> Points(List<MetricSnapshot> metrics, string name) =>
         metrics.Where(m => m.Name == name).SelectMany(m => m.MetricPoints);
