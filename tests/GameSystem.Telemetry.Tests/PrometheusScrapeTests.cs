@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Bogus;
-using GameSystem.EventBus.V1;
 using GameSystem.Events;
 using GameSystem.Mesh;
 using GameSystem.TelemetryTest.V1;
