@@ -3,7 +3,8 @@
 # nats-server and redis-server (Debian packages); with --with-buf, buf (npm, into .tools/buf);
 # with --with-openapi-validator, an OpenAPI 3.1 validator (npm, into .tools/openapi) that the
 # gateway tests run on the generated document; with --with-chromium, Debian's chromium, the
-# headless browser the gateway's browser test drives. Flags combine. Safe to run again; prints what it does.
+# headless browser the gateway's browser test drives; with --with-promtool, Debian's prometheus
+# (for `promtool check rules` on deploy/prometheus). Flags combine. Safe to run again; prints what it does.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 buf_version="1.75.0"
@@ -13,12 +14,14 @@ openapi_validator_version="2.11.0"
 with_buf=false
 with_openapi_validator=false
 with_chromium=false
+with_promtool=false
 for arg in "$@"; do
   case "$arg" in
     --with-buf) with_buf=true ;;
     --with-openapi-validator) with_openapi_validator=true ;;
     --with-chromium) with_chromium=true ;;
-    *) echo "error: unknown option '$arg' (known: --with-buf, --with-openapi-validator, --with-chromium)" >&2; exit 2 ;;
+    --with-promtool) with_promtool=true ;;
+    *) echo "error: unknown option '$arg' (known: --with-buf, --with-openapi-validator, --with-chromium, --with-promtool)" >&2; exit 2 ;;
   esac
 done
 
@@ -37,6 +40,11 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 if [ "$with_chromium" = true ]; then
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
+# ---- promtool (telemetry: the alert rules in deploy/prometheus are checked with it)
+if [ "$with_promtool" = true ]; then
+  command -v promtool >/dev/null 2>&1 || [ -x /usr/bin/promtool ] || missing+=(prometheus)
+fi
+# ----
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "Installing ${missing[*]} with apt-get"
   as_root apt-get update -qq

@@ -2,13 +2,18 @@
 # Runs every test of GameSystem against real nats-server and redis-server processes that
 # the test fixtures start on free loopback ports. Installs what is missing first (with the
 # npm OpenAPI validator the gateway tests run on the generated document, and Debian's
-# chromium for the gateway's browser test).
+# chromium for the gateway's browser test, and promtool for the alert rules).
 # Ends with the totals read from the TRX results: `N passed, N failed, N skipped`.
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Streaming").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-"$root/eng/install-prereqs.sh" --with-openapi-validator --with-chromium
+"$root/eng/install-prereqs.sh" --with-openapi-validator --with-chromium --with-promtool
+
+# ---- telemetry: the Prometheus alert rules must load (syntax, PromQL, templates)
+echo "Checking deploy/prometheus with promtool"
+promtool check rules "$root"/deploy/prometheus/*.yml
+# ----
 
 configuration="${CONFIGURATION:-Release}"
 results="$root/TestResults/$(date -u +%Y%m%dT%H%M%S)"

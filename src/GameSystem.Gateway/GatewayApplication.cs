@@ -7,6 +7,7 @@ using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
 using GameSystem.Router.V1;
 using GameSystem.Settings;
+using GameSystem.Telemetry;
 using NATS.Client.Core;
 using Scalar.AspNetCore;
 
@@ -33,6 +34,7 @@ public static class GatewayApplication
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         var shared = MeshSettings.Read(builder.Configuration);
         var options = GatewayOptions.Read(builder.Configuration);
+        builder.AddGameSystemTelemetry("gamesystem-gateway");
         var services = contracts?.ToList() ?? [.. Contracts];
         var routes = GatewayRouteTable.Build(services);
 
@@ -124,6 +126,7 @@ public static class GatewayApplication
         // to the contracts' routes (the catch-all), which answer 404 and 405 themselves.
         app.UseRouting();
         app.MapGet(OpenApiPath, () => Results.Text(openApi, "application/json; charset=utf-8"));
+        app.MapGameSystemMetrics();
         app.MapScalarApiReference(DocsPath, scalar => scalar
             .WithTitle("GameSystem API")
             .WithOpenApiRoutePattern(OpenApiPath)

@@ -4,6 +4,7 @@ using GameSystem.Mesh.Nats;
 using GameSystem.Settings;
 using GameSystem.State;
 using Microsoft.AspNetCore.Builder;
+using GameSystem.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,6 +34,10 @@ ImmutableSelection selection;
 try
 {
     settings = HostSettings.Read(builder.Configuration);
+
+    // Metrics for the scrape endpoint (mapped on the host's HTTP listener with MapGameSystemMetrics),
+    // traces and logs to OTLP when an endpoint is configured.
+    builder.AddGameSystemTelemetry("gamesystem-host");
 
     // auth signs what the runtime verifies, and checks the proofs the hosts make: one
     // setting each, given to auth unless its own section overrides it.
@@ -92,8 +97,8 @@ builder.AddHostHttp(settings.Http, selection);
 using var app = builder.Build();
 
 // ---- The management HTTP listener's endpoints (GameSystem:Host:Http; absent when it is off).
-// Map more on `app` here, e.g. the Prometheus scrape endpoint: app.MapPrometheusScrapingEndpoint();
 app.MapHostHealth();
+app.MapGameSystemMetrics();
 // ----
 
 try

@@ -231,12 +231,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         finally
         {
             activity?.SetTag("rpc.grpc.status_code", (int)status);
-            if (MeshTelemetry.ClientDuration.Enabled)
-            {
-                MeshTelemetry.ClientDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-                    new KeyValuePair<string, object?>("rpc.method", method.Path),
-                    new KeyValuePair<string, object?>("rpc.grpc.status_code", (int)status));
-            }
+            MeshTelemetry.RecordClientCall(method, Stopwatch.GetElapsedTime(started), status);
         }
     }
 
@@ -520,7 +515,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         }
 
         var activity = MeshTelemetry.ActivitySource.StartActivity(method.Path.TrimStart('/'), ActivityKind.Client);
-        activity?.SetTag("rpc.system", "nats-mesh");
+        activity?.SetTag("rpc.system", MeshTelemetry.RpcSystem);
         activity?.SetTag("rpc.service", method.ServiceFullName);
         activity?.SetTag("rpc.method", method.Name);
         return activity;

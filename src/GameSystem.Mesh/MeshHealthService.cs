@@ -96,6 +96,10 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
         return Volatile.Read(ref _current).Statuses.TryGetValue(service, out var status) ? status : null;
     }
 
+    /// <summary>Each service's latest status (the host's own, <see cref="Overall"/>, left out): true when SERVING.</summary>
+    internal IEnumerable<(string Service, bool Serving)> ServiceStatuses() =>
+        Volatile.Read(ref _current).Statuses.Where(p => p.Key.Length > 0).Select(p => (p.Key, p.Value == ServingStatus.Serving));
+
     /// <summary>Runs the first health round, so the service answers with real statuses from the start, then keeps polling.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -106,6 +110,7 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
 
         Publish(await EvaluateAsync(cancellationToken).ConfigureAwait(false));
         _polling = PollAsync(_stop.Token);
+        MeshTelemetry.ReportHealth(this);
     }
 
     /// <summary>A graceful stop begins: every status is NOT_SERVING from now on, and watchers are told at once.</summary>
@@ -200,6 +205,7 @@ public sealed partial class MeshHealthService : IHealth, IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        MeshTelemetry.StopReportingHealth(this);
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_polling is not null)
         {

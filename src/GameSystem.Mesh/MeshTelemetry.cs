@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using Grpc.Core;
 
 namespace GameSystem.Mesh;
 
@@ -72,5 +74,108 @@ public static class MeshTelemetry
         }
 
         return [.. worst.Select(p => new Measurement<int>((int)p.Value, new KeyValuePair<string, object?>("rpc.service", p.Key)))];
+    }
+
+    /// <summary>The <c>rpc.system</c> of every mesh span and metric.</summary>
+    public const string RpcSystem = "nats-mesh";
+
+    private static readonly object[] BoxedCodes = [.. Enumerable.Range(0, 17).Select(static i => (object)i)];
+    private static readonly ConcurrentDictionary<object, (KeyValuePair<string, object?> Service, Func<int> Count)> ActiveCallSources = new();
+
+    // Read from the servers' own counters at collection time: nothing on the call path.
+    private static readonly ObservableUpDownCounter<int> ActiveCalls = Meter.CreateObservableUpDownCounter(
+        "gamesystem.mesh.server.active_calls", ObserveActiveCalls, "{call}", "Calls (unary and streams) running on this process's instances, by service.");
+
+    private static readonly ConcurrentDictionary<MeshHealthService, byte> HealthSources = new();
+
+    // 1 while a service's health here is SERVING, 0 otherwise: summed by service across instances,
+    // 0 means no instance anywhere serves it.
+    private static readonly ObservableGauge<int> HealthStatus = Meter.CreateObservableGauge(
+        "gamesystem.mesh.health.status", ObserveHealth, "{status}", "1 when this instance's grpc.health.v1 status of the service is SERVING, 0 when it is not.");
+
+    /// <summary>Records a served call's duration, by <c>rpc.service</c>, <c>rpc.method</c> and <c>rpc.grpc.status_code</c>.</summary>
+    public static void RecordServerCall(MeshMethod method, TimeSpan elapsed, StatusCode code)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (ServerDuration.Enabled)
+        {
+            ServerDuration.Record(elapsed.TotalSeconds, CallTags(method, code));
+        }
+    }
+
+    /// <summary>Records a call's duration as its caller saw it, by <c>rpc.service</c>, <c>rpc.method</c> and <c>rpc.grpc.status_code</c>.</summary>
+    public static void RecordClientCall(MeshMethod method, TimeSpan elapsed, StatusCode code)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (ClientDuration.Enabled)
+        {
+            ClientDuration.Record(elapsed.TotalSeconds, CallTags(method, code));
+        }
+    }
+
+    /// <summary>Counts a call turned away because its service was full.</summary>
+    public static void RecordShed(MeshMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (ShedCalls.Enabled)
+        {
+            var tags = new TagList
+            {
+                { "rpc.system", RpcSystem },
+                { "rpc.service", method.ServiceFullName },
+                { "rpc.method", method.Name },
+            };
+            ShedCalls.Add(1, tags);
+        }
+    }
+
+    /// <summary>
+    /// Reports the calls running on one served service instance as
+    /// <c>gamesystem.mesh.server.active_calls</c> until the result is disposed.
+    /// </summary>
+    public static IDisposable ReportActiveCalls(string serviceFullName, Func<int> activeCalls)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serviceFullName);
+        ArgumentNullException.ThrowIfNull(activeCalls);
+        var registration = new Registration();
+        ActiveCallSources[registration] = (new("rpc.service", serviceFullName), activeCalls);
+        return registration;
+    }
+
+    private static TagList CallTags(MeshMethod method, StatusCode code) => new()
+    {
+        { "rpc.system", RpcSystem },
+        { "rpc.service", method.ServiceFullName },
+        { "rpc.method", method.Name },
+        { "rpc.grpc.status_code", (uint)code < BoxedCodes.Length ? BoxedCodes[(int)code] : (int)code },
+    };
+
+    private static IEnumerable<Measurement<int>> ObserveActiveCalls()
+    {
+        // Instances of one service in a process (tests, a host serving it twice) add up.
+        foreach (var group in ActiveCallSources.Values.GroupBy(s => s.Service.Value))
+        {
+            yield return new Measurement<int>(group.Sum(s => s.Count()), group.First().Service);
+        }
+    }
+
+    internal static void ReportHealth(MeshHealthService health) => HealthSources.TryAdd(health, 0);
+
+    internal static void StopReportingHealth(MeshHealthService health) => HealthSources.TryRemove(health, out _);
+
+    private static IEnumerable<Measurement<int>> ObserveHealth()
+    {
+        foreach (var health in HealthSources.Keys)
+        {
+            foreach (var (service, serving) in health.ServiceStatuses())
+            {
+                yield return new Measurement<int>(serving ? 1 : 0, new KeyValuePair<string, object?>("rpc.service", service));
+            }
+        }
+    }
+
+    private sealed class Registration : IDisposable
+    {
+        public void Dispose() => ActiveCallSources.TryRemove(this, out _);
     }
 }

@@ -8,7 +8,8 @@ namespace GameSystem.State;
 public static class StateStoreServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IStateStore"/> (and <see cref="IStateOutboxStore"/>, the same instance): a <see cref="RedisStateStore"/> when
+    /// Registers <see cref="IStateStore"/> (and <see cref="IStateOutboxStore"/>, the same instance,
+    /// an <see cref="InstrumentedStateStore"/> recording spans and durations): a <see cref="RedisStateStore"/> when
     /// <paramref name="redisConnectionString"/> is given (connecting on first use, through a
     /// shared <see cref="IConnectionMultiplexer"/>), otherwise the embedded <see cref="InMemoryStateStore"/>
     /// on the registered <see cref="TimeProvider"/>, if any. The connection string may name one
@@ -22,8 +23,9 @@ public static class StateStoreServiceCollectionExtensions
         if (string.IsNullOrWhiteSpace(redisConnectionString))
         {
             services.TryAddSingleton(sp => new InMemoryStateStore(sp.GetService<TimeProvider>()));
-            services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<InMemoryStateStore>());
-            services.TryAddSingleton<IStateOutboxStore>(sp => sp.GetRequiredService<InMemoryStateStore>());
+            services.TryAddSingleton(sp => new InstrumentedStateStore(sp.GetRequiredService<InMemoryStateStore>()));
+            services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<InstrumentedStateStore>());
+            services.TryAddSingleton<IStateOutboxStore>(sp => sp.GetRequiredService<InstrumentedStateStore>());
             return services;
         }
 
@@ -31,8 +33,9 @@ public static class StateStoreServiceCollectionExtensions
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         services.TryAddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(configuration));
         services.TryAddSingleton(sp => new RedisStateStore(sp.GetRequiredService<IConnectionMultiplexer>(), redisOptions, sp.GetService<TimeProvider>()));
-        services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<RedisStateStore>());
-        services.TryAddSingleton<IStateOutboxStore>(sp => sp.GetRequiredService<RedisStateStore>());
+        services.TryAddSingleton(sp => new InstrumentedStateStore(sp.GetRequiredService<RedisStateStore>()));
+        services.TryAddSingleton<IStateStore>(sp => sp.GetRequiredService<InstrumentedStateStore>());
+        services.TryAddSingleton<IStateOutboxStore>(sp => sp.GetRequiredService<InstrumentedStateStore>());
         return services;
     }
 }

@@ -9,8 +9,6 @@ namespace GameSystem.Mesh.Nats.Internal;
 /// <summary>Serves one method: parses, runs the interceptors and the service, replies.</summary>
 internal abstract class MethodHandler(MeshMethod method, string subject)
 {
-    private static readonly object[] BoxedCodes = [.. Enumerable.Range(0, 17).Select(static i => (object)i)];
-
     public MeshMethod Method { get; } = method;
 
     public string Subject { get; } = subject;
@@ -22,15 +20,8 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
     /// <summary>Runs the call; never throws (every failure becomes an error reply).</summary>
     public abstract Task HandleAsync(ServiceRunner runner, IncomingRequest request);
 
-    protected static void RecordMetrics(MeshMethod method, long started, StatusCode code)
-    {
-        if (MeshTelemetry.ServerDuration.Enabled)
-        {
-            MeshTelemetry.ServerDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-                new KeyValuePair<string, object?>("rpc.method", method.Path),
-                new KeyValuePair<string, object?>("rpc.grpc.status_code", BoxedCodes[(int)code]));
-        }
-    }
+    protected static void RecordMetrics(MeshMethod method, long started, StatusCode code) =>
+        MeshTelemetry.RecordServerCall(method, Stopwatch.GetElapsedTime(started), code);
 
     protected static Activity? StartActivity(MeshMethod method, IncomingRequest incoming)
     {
@@ -46,10 +37,29 @@ internal abstract class MethodHandler(MeshMethod method, string subject)
         }
 
         var activity = MeshTelemetry.ActivitySource.StartActivity(method.Path.TrimStart('/'), ActivityKind.Server, parent);
-        activity?.SetTag("rpc.system", "nats-mesh");
+        activity?.SetTag("rpc.system", MeshTelemetry.RpcSystem);
         activity?.SetTag("rpc.service", method.ServiceFullName);
         activity?.SetTag("rpc.method", method.Name);
         return activity;
+    }
+
+    /// <summary>
+    /// Ends a server span with the call's status: <c>rpc.grpc.status_code</c> always, and an
+    /// error status for the codes the OpenTelemetry gRPC conventions count as a server's fault
+    /// (a NOT_FOUND or INVALID_ARGUMENT is the caller's, and leaves the server span unset).
+    /// </summary>
+    protected static void EndActivity(Activity? activity, StatusCode code, string? error)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag("rpc.grpc.status_code", (int)code);
+        if (code is StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Unimplemented or StatusCode.Internal or StatusCode.Unavailable or StatusCode.DataLoss)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, error);
+        }
     }
 
     /// <summary>Parses a request payload on the socket reader; throws InvalidProtocolBufferException.</summary>
@@ -180,7 +190,6 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
                 var rpc = ToRpcException(ex, _method, runner, context);
                 code = rpc.StatusCode;
                 error = rpc.Status.Detail;
-                activity?.SetStatus(ActivityStatusCode.Error, error);
                 await runner.ReplyErrorAsync(replyTo, rpc, context.TrailersIfAny).ConfigureAwait(false);
                 return;
             }
@@ -215,7 +224,7 @@ internal sealed class UnaryMethodHandler<TRequest, TResponse> : MethodHandler
         {
             runner.Unregister(callId);
             context?.Dispose();
-            activity?.SetTag("rpc.grpc.status_code", (int)code);
+            EndActivity(activity, code, error);
             Stats.Record(started, code, error);
             RecordMetrics(_method, started, code);
         }

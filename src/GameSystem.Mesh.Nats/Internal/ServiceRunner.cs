@@ -26,6 +26,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
     private RequestSubscription? _requests;
     private INatsSub<NatsMemoryOwner<byte>>? _cancels;
     private Task? _receivingCancels;
+    private IDisposable? _activeCallsReport;
     private int _unaryInFlight;
     private int _streamsInFlight;
     private int _refusalsUnsent;
@@ -81,6 +82,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
         await Connection.AddSubAsync(_requests, cancellationToken).ConfigureAwait(false);
         _cancels = await Connection.SubscribeCoreAsync(MeshSubjects.Cancel(_options.SubjectPrefix, Definition.FullName), serializer: RawPayload.Deserializer, cancellationToken: cancellationToken).ConfigureAwait(false);
         _receivingCancels = ReceiveCancelsAsync(_cancels);
+        _activeCallsReport = MeshTelemetry.ReportActiveCalls(Definition.FullName, () => Volatile.Read(ref _unaryInFlight) + Volatile.Read(ref _streamsInFlight));
     }
 
     /// <summary>Stops taking calls, waits for those in flight up to the shutdown timeout, then cancels the rest.</summary>
@@ -146,6 +148,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
             await _cancels.DisposeAsync().ConfigureAwait(false);
         }
 
+        _activeCallsReport?.Dispose();
         _abort.Dispose();
     }
 
@@ -228,7 +231,7 @@ internal sealed class ServiceRunner : IAsyncDisposable
         if (!TryEnter(handler.IsStreaming))
         {
             var limit = handler.IsStreaming ? _options.MaxConcurrentStreams : _options.MaxConcurrentCalls;
-            MeshTelemetry.ShedCalls.Add(1, new KeyValuePair<string, object?>("rpc.method", handler.Method.Path));
+            MeshTelemetry.RecordShed(handler.Method);
             Log.Shedding(Logger, Definition.FullName, limit, handler.Method.Path);
             // A slot frees when a call ends; the pushback tells a client that retries RESOURCE_EXHAUSTED when.
             Reject(replyTo, new RpcException(new Status(StatusCode.ResourceExhausted,

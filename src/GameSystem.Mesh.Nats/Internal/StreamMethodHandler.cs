@@ -68,7 +68,7 @@ internal sealed class StreamMethodHandler<TRequest, TResponse> : MethodHandler
         }
         finally
         {
-            activity?.SetTag("rpc.grpc.status_code", (int)code);
+            EndActivity(activity, code, error);
             Stats.Record(started, code, error);
             RecordMetrics(_method, started, code);
         }

@@ -28,6 +28,9 @@ internal sealed class DurableSource : EventSource
     private readonly Task _pump;
     private readonly Task _acks;
     private readonly Task _renewals;
+    private readonly INatsJSConsumer _consumer;
+    private long _numPending;
+    private int _deliveredSinceRenewal;
     private ulong _lastDelivered;
     private ulong _ackFloor;
     private bool _closed;
@@ -40,11 +43,29 @@ internal sealed class DurableSource : EventSource
         _leases = leases;
         _lease = lease;
         _ackSubscription = ackSubscription;
+        _consumer = consumer;
         _ackFloor = consumer.Info.AckFloor.StreamSeq;
         _lastDelivered = _ackFloor;
+        _numPending = (long)consumer.Info.NumPending;
         _pump = Task.Run(() => PumpAsync(consumer, new NatsJSConsumeOpts(), AcceptAsync));
         _acks = Task.Run(ServeAcksAsync);
         _renewals = Task.Run(() => RenewAsync(time));
+        ConsumerLag.Register(this);
+    }
+
+    /// <summary>The durable consumer's name.</summary>
+    public string ConsumerName => _consumerName;
+
+    /// <summary>Events the consumer has yet to acknowledge: JetStream's num_pending, plus those held here unacked.</summary>
+    public long Lag
+    {
+        get
+        {
+            lock (_held)
+            {
+                return Volatile.Read(ref _numPending) + _held.Count;
+            }
+        }
     }
 
     public static async Task<DurableSource> StartAsync(
@@ -108,6 +129,7 @@ internal sealed class DurableSource : EventSource
 
     public override async ValueTask DisposeAsync()
     {
+        ConsumerLag.Unregister(this);
         await Stopping.CancelAsync().ConfigureAwait(false);
         await _ackSubscription.UnsubscribeAsync().ConfigureAwait(false);
         await Task.WhenAll(_pump, _acks, _renewals).ConfigureAwait(false);
@@ -147,6 +169,12 @@ internal sealed class DurableSource : EventSource
 
     private async ValueTask<bool> AcceptAsync(INatsJSMsg<DomainEvent> msg)
     {
+        if (msg.Metadata is { } metadata)
+        {
+            Volatile.Write(ref _numPending, (long)metadata.NumPending);
+            Volatile.Write(ref _deliveredSinceRenewal, 1);
+        }
+
         if (!Wanted(msg))
         {
             // Filtered out here (several type filters, or a subject filter): nothing to deliver,
@@ -210,6 +238,7 @@ internal sealed class DurableSource : EventSource
     private async Task RenewAsync(TimeProvider time)
     {
         var interval = _leases.Duration / 3;
+        var quietRenewals = 0;
         try
         {
             while (true)
@@ -221,6 +250,20 @@ internal sealed class DurableSource : EventSource
                     {
                         Fail(Errors.Aborted($"Another instance took over consumer '{_consumerName}' of stream '{Stream.Name}' (this one did not renew its hold in time); subscribe again."));
                         return;
+                    }
+
+                    // Deliveries carry num_pending, but while the subscriber is stuck (or idle) none
+                    // come and the lag would stand still: then it is read from JetStream, once
+                    // after the first quiet renewal and every sixth after that, not at every tick
+                    // (each read is a $JS.API.CONSUMER.INFO request).
+                    if (Interlocked.Exchange(ref _deliveredSinceRenewal, 0) != 0)
+                    {
+                        quietRenewals = 0;
+                    }
+                    else if (quietRenewals++ % 6 == 0)
+                    {
+                        await _consumer.RefreshAsync(Stopping.Token).ConfigureAwait(false);
+                        Volatile.Write(ref _numPending, (long)_consumer.Info.NumPending);
                     }
                 }
                 catch (NatsException)

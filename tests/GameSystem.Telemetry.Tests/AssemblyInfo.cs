@@ -1,0 +1,3 @@
+using GameSystem.Testing;
+
+[assembly: AssemblyFixture(typeof(NatsServerFixture))]
