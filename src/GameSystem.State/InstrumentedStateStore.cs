@@ -34,6 +34,9 @@ public sealed class InstrumentedStateStore : IStateStore, IStateOutboxStore
         _system = system;
     }
 
+    /// <summary>The store it measures and forwards to.</summary>
+    public IStateStore Inner => _store;
+
     /// <inheritdoc/>
     public ValueTask<StateEntry?> GetAsync(string key, CancellationToken cancellationToken = default) =>
         Measure("get", (key, cancellationToken), static (s, a) => s._store.GetAsync(a.key, a.cancellationToken));

@@ -24,7 +24,7 @@ public sealed class StateStoreRegistrationTests(RedisServerFixture redis)
         await store.SetAsync("registration/{p}/k", "v"u8.ToArray(), ttl: TimeSpan.FromMinutes(1), cancellationToken: Timeout);
         time.Advance(TimeSpan.FromMinutes(2));
 
-        Assert.IsType<InMemoryStateStore>(store);
+        Assert.IsType<InMemoryStateStore>(Assert.IsType<InstrumentedStateStore>(store).Inner);
         Assert.Same(store, provider.GetRequiredService<IStateOutboxStore>());
         Assert.Null(await store.GetAsync("registration/{p}/k", Timeout));
     }
@@ -40,7 +40,7 @@ public sealed class StateStoreRegistrationTests(RedisServerFixture redis)
         var store = provider.GetRequiredService<IStateStore>();
         var written = await store.SetAsync("registration/{p}/k", "v"u8.ToArray(), expectedVersion: 0, cancellationToken: Timeout);
 
-        Assert.IsType<RedisStateStore>(store);
+        Assert.IsType<RedisStateStore>(Assert.IsType<InstrumentedStateStore>(store).Inner);
         Assert.Same(store, provider.GetRequiredService<IStateOutboxStore>());
         Assert.Equal(StateWriteResult.Written(1), written);
         Assert.Equal(1, (await store.GetAsync("registration/{p}/k", Timeout))!.Version);

@@ -91,7 +91,11 @@ public sealed partial class TimeManagerService : ITimeManagerService, IHostedSer
         var claimKey = StoreKeys.CreateClockRequest(worldId, request.RequestId);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var entries = await _store.GetManyAsync([clockKey, claimKey], cancellationToken).ConfigureAwait(false);
+            // The claim first: GetMany is not a snapshot (one read per key, in order), and the
+            // claim and the clock commit together, so a claim seen means its clock is seen too.
+            // Read the other way round, a creation committing between the reads looked deleted.
+            var entries = await _store.GetManyAsync([claimKey, clockKey], cancellationToken).ConfigureAwait(false);
+            entries = [entries[1], entries[0]];
             if (entries[1] is { } claimed)
             {
                 // A retry: the answer is the clock that request created, if it is still there.
