@@ -36,6 +36,21 @@ passed=$(sum passed)
 failed=$(( $(sum failed) + $(sum error) + $(sum timeout) + $(sum aborted) ))
 # xunit reports a skipped test as not executed without counting it in notExecuted.
 skipped=$(( $(sum total) - $(sum executed) + $(sum notExecuted) ))
+# The CI log keeps only its tail, so the failures are named here, next to the totals.
+if [ "$failed" -gt 0 ]; then
+  echo "Failed tests:"
+  awk '
+    function text(s) { gsub(/&quot;/, "\"", s); gsub(/&apos;/, "\047", s); gsub(/&lt;/, "<", s); gsub(/&gt;/, ">", s); gsub(/&amp;/, "\\&", s); return s }
+    /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
+      name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+      print "  FAILED " text(name); inresult = 1; lines = 0; next
+    }
+    inresult && /<\/UnitTestResult>/ { inresult = 0; inmessage = 0 }
+    inresult && /<Message>/ { inmessage = 1 }
+    inresult && inmessage && lines < 6 { line = $0; gsub(/<\/?Message>/, "", line); gsub(/^ +/, "", line); print "      " text(line); lines++ }
+    inresult && /<\/Message>/ { inmessage = 0 }
+  ' "${trx_files[@]}"
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
   exit 1
