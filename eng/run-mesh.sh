@@ -43,7 +43,10 @@ elif port_open 4222; then
 else
   mkdir -p .run/jetstream
   nats_bin="$(command -v nats-server || echo /usr/sbin/nats-server)"
-  "$nats_bin" -a 127.0.0.1 -p 4222 -js -sd "$root/.run/jetstream" >"$root/.run/nats-server.log" 2>&1 &
+  # In a session of its own: a Ctrl+C reaches the whole foreground process group, and a
+  # nats-server stopping at once would leave the host and the gateway to stop without it
+  # (every step of their graceful stop waiting out its timeout). cleanup stops it last.
+  setsid "$nats_bin" -a 127.0.0.1 -p 4222 -js -sd "$root/.run/jetstream" >"$root/.run/nats-server.log" 2>&1 &
   nats_pid=$!
   for _ in $(seq 1 100); do
     port_open 4222 && break
@@ -153,7 +156,7 @@ EOF_CONF
   # nats-server parses a variable's value as a config value: quoted, a password is a string.
   GS_NATS_PASSWORD_GS_HOST="\"$GS_NATS_PASSWORD_GS_HOST\"" GS_NATS_PASSWORD_GS_GATEWAY="\"$GS_NATS_PASSWORD_GS_GATEWAY\"" \
     GS_NATS_PASSWORD_GS_OPERATOR="\"$GS_NATS_PASSWORD_GS_OPERATOR\"" \
-    "$nats_bin" -c "$root/.run/nats-secure.conf" >"$root/.run/nats-server.log" 2>&1 &
+    setsid "$nats_bin" -c "$root/.run/nats-secure.conf" >"$root/.run/nats-server.log" 2>&1 &
   nats_pid=$!
   for _ in $(seq 1 100); do
     port_open 4222 && break

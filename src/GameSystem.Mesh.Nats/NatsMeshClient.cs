@@ -189,7 +189,8 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
             : RequestHeaders(call.Options.Headers, timeout == route.DefaultTimeout ? route.TimeoutHeader : GrpcTimeout.Format(timeout), activity);
 
         var status = StatusCode.OK;
-        var inbox = await InboxAsync().ConfigureAwait(false);
+        var pendingInbox = InboxAsync();
+        var inbox = pendingInbox.IsCompletedSuccessfully ? pendingInbox.Result : await InboxWithinAsync(pendingInbox, method, timeout, cancellationToken).ConfigureAwait(false);
         var deadline = started + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
 
         // Headers built for this call alone may be completed in place by its (sequential) attempts.
@@ -295,7 +296,15 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
 
             try
             {
-                await _connection.PublishAsync(call.Subject, call.Request, headers, replyTo, MessageSerializer<TRequest>.Instance, cancellationToken: cancellationToken).ConfigureAwait(false);
+                if (_connection.ConnectionState == NatsConnectionState.Open)
+                {
+                    await _connection.PublishAsync(call.Subject, call.Request, headers, replyTo, MessageSerializer<TRequest>.Instance, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                else if (await PublishWhenConnectedAsync(call, headers, replyTo, cancellationToken).ConfigureAwait(false) is { } notSent)
+                {
+                    inbox.Remove(pending);
+                    return Failed<TResponse>(notSent, call.Deadline, context);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -325,6 +334,55 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
             await cancellation.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Publishes while the connection is down: NATS.Net waits for the reconnect, which must not
+    /// outlast the call's deadline (a call would otherwise wait for as long as NATS is away).
+    /// Returns the failure when the deadline passed first; null once the request is sent.
+    /// </summary>
+    private async ValueTask<RpcException?> PublishWhenConnectedAsync<TRequest, TResponse>(
+        UnaryAttempt<TRequest, TResponse> call, NatsHeaders headers, string replyTo, CancellationToken cancellationToken)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var state = _connection.ConnectionState;
+        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), call.Deadline);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(left <= TimeSpan.Zero ? TimeSpan.Zero : left < MaxTimerWait ? left : MaxTimerWait);
+        try
+        {
+            await _connection.PublishAsync(call.Subject, call.Request, headers, replyTo, MessageSerializer<TRequest>.Instance, cancellationToken: bound.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new RpcException(new Status(StatusCode.DeadlineExceeded, NeverSent(call.Method, state)));
+        }
+    }
+
+    /// <summary>The reply inbox, subscribed on first use: while NATS is away that waits for the reconnect, within the call's deadline.</summary>
+    private async ValueTask<ReplyInbox> InboxWithinAsync(ValueTask<ReplyInbox> pending, MeshMethod method, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var state = _connection.ConnectionState;
+        try
+        {
+            return await pending.AsTask().WaitAsync(timeout < MaxTimerWait ? timeout : MaxTimerWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, NeverSent(method, state)));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, $"{method.Path} was cancelled by the caller before it was sent."));
+        }
+    }
+
+    private static string NeverSent(MeshMethod method, NatsConnectionState state) =>
+        $"{method.Path} was never sent: the NATS connection was {state.ToString().ToLowerInvariant()} until the deadline passed.";
+
+    /// <summary>The longest a timer waits (about 24 days); a deadline beyond it means none.</summary>
+    private static readonly TimeSpan MaxTimerWait = TimeSpan.FromDays(24);
 
     // The retry predicate needs the deadline only after a failure, so a call that succeeds
     // carries nothing in its context.
@@ -422,15 +480,29 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         _connection.ServerError -= OnServerErrorAsync;
         if (Interlocked.Exchange(ref _inbox, null) is { } task)
         {
-            try
+            if (task.IsCompleted)
             {
-                var inbox = await task.ConfigureAwait(false);
-                await inbox.DisposeAsync().ConfigureAwait(false);
+                await DisposeInboxAsync(task).ConfigureAwait(false);
             }
-            catch (NatsException)
+            else
             {
-                // The connection is gone, and the subscription with it.
+                // Still subscribing: NATS is away and the subscription waits for the reconnect.
+                // Disposing must not wait with it; the inbox goes once it exists (or never does).
+                _ = DisposeInboxAsync(task);
             }
+        }
+    }
+
+    private static async Task DisposeInboxAsync(Task<ReplyInbox> task)
+    {
+        try
+        {
+            var inbox = await task.ConfigureAwait(false);
+            await inbox.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The connection is gone, and the subscription with it.
         }
     }
 
@@ -439,18 +511,9 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         var notice = new NatsHeaders { [WireHeaders.CallId] = callId };
         var subject = MeshSubjects.Cancel(Options.SubjectPrefix, method.ServiceFullName);
 
-        // Best effort and off the caller's path: the call is already cancelled locally and
-        // its deadline still bounds it on the server if the notice is lost.
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await _connection.PublishAsync(subject, headers: notice).ConfigureAwait(false);
-            }
-            catch (NatsException)
-            {
-            }
-        });
+        // Off the caller's path: the call is already cancelled locally and its deadline
+        // still bounds it on the server if the notice is lost.
+        _ = Task.Run(() => BestEffortNotice.SendAsync(_connection, subject, notice).AsTask());
     }
 
     private string NextCallId() =>

@@ -94,6 +94,59 @@ public sealed class StreamingTests(NatsServerFixture nats)
         Assert.Equal("cancelled", await mesh.Service.Cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5), Timeout));
     }
 
+    [Theory(Timeout = 20_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Count_WhenTheCallerBreaksOff_AfterNatsWentAway_EndsAtOnce(bool cancel)
+    {
+        // A process stopping after its nats-server went away (the gateway's route watch): the
+        // cancel notice to the service cannot be sent, and must not wait for a reconnect.
+        await using var server = await NatsServerFixture.StartAsync();
+        var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+        await using var serverConnection = await ConnectAsync(server.Port, "probe-server");
+        await using var clientConnection = await ConnectAsync(server.Port, "probe-client");
+        await using var meshServer = new NatsMeshServer(serverConnection, MeshServerOptions.Default with { SubjectPrefix = prefix });
+        meshServer.AddService(ProbeServiceDispatcher.Bind(new RecordingProbeService()));
+        await meshServer.StartAsync(Timeout);
+        await using var invoker = new NatsMeshClient(clientConnection, MeshClientOptions.Default with { SubjectPrefix = prefix });
+        var client = new ProbeServiceClient(invoker);
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
+
+        var stopped = new Stopwatch();
+        var error = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var item in client.CountAsync(new CountRequest { Count = 1000, DelayMs = 20 }, cancellationToken: caller.Token))
+            {
+                if (item.N == 2)
+                {
+                    await server.KillAsync();
+                    while (clientConnection.ConnectionState == NatsConnectionState.Open)
+                    {
+                        await Task.Delay(10, Timeout);
+                    }
+
+                    stopped.Start();
+                    if (!cancel)
+                    {
+                        break;
+                    }
+
+                    await caller.CancelAsync();
+                }
+            }
+        });
+
+        Assert.True(stopped.Elapsed < TimeSpan.FromSeconds(2), $"Breaking off took {stopped.Elapsed}.");
+        Assert.True(cancel ? error is RpcException { StatusCode: StatusCode.Cancelled } or OperationCanceledException : error is null, $"Unexpected: {error}");
+    }
+
+    private static async Task<NatsConnection> ConnectAsync(int port, string name)
+    {
+        var connection = new NatsConnection(NatsOpts.Default with { Url = $"nats://127.0.0.1:{port}", Name = name });
+        await connection.ConnectAsync();
+        return connection;
+    }
+
     [Fact(Timeout = 20_000)]
     public async Task Count_WhenTheCallerCancels_FailsCancelledAndTheHandlerIsCancelled()
     {

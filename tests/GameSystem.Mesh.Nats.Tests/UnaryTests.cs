@@ -25,6 +25,40 @@ public sealed class UnaryTests(NatsServerFixture nats)
         Assert.Equal(text, response.Text);
     }
 
+    [Theory(Timeout = 20_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Echo_WhileNatsIsAway_FailsDeadlineExceeded_AtItsDeadline_NotWhenNatsReturns(bool calledBefore)
+    {
+        // NATS.Net's publish on a connection that is down waits for the reconnect; the call's
+        // deadline must still end it.
+        await using var server = await NatsServerFixture.StartAsync();
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = $"nats://127.0.0.1:{server.Port}", Name = "probe-client" });
+        await connection.ConnectAsync();
+        await using var invoker = new NatsMeshClient(connection, MeshClientOptions.Default with { SubjectPrefix = "t" + Guid.NewGuid().ToString("N")[..10] });
+        var client = new ProbeServiceClient(invoker);
+        if (calledBefore)
+        {
+            // Its reply inbox exists: only the publish waits. Nobody serves the prefix.
+            var unserved = await Assert.ThrowsAsync<RpcException>(async () => await client.EchoAsync(new EchoRequest { Text = "hello?" }, cancellationToken: Timeout));
+            Assert.Equal(StatusCode.Unavailable, unserved.StatusCode);
+        }
+
+        await server.KillAsync();
+        while (connection.ConnectionState == NatsConnectionState.Open)
+        {
+            await Task.Delay(10, Timeout);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await client.EchoAsync(new EchoRequest { Text = "anyone?" }, deadline: DateTime.UtcNow.AddMilliseconds(600), cancellationToken: Timeout));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("was never sent: the NATS connection was", error.Status.Detail, StringComparison.Ordinal);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(3));
+    }
+
     public static TheoryData<StatusCode> ErrorCodes => new(Enum.GetValues<StatusCode>().Where(c => c != StatusCode.OK));
 
     [Theory(Timeout = 20_000)]

@@ -181,14 +181,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
         if (!_ended && _control is not null)
         {
             // Tell the server to stop producing: the caller broke off or failed.
-            try
-            {
-                await _connection.PublishAsync(_control, headers: new NatsHeaders { [WireHeaders.Stream] = WireHeaders.StreamCancel }).ConfigureAwait(false);
-            }
-            catch (NatsException)
-            {
-                // The server's heartbeat watchdog ends the stream anyway.
-            }
+            await BestEffortNotice.SendAsync(_connection, _control, new NatsHeaders { [WireHeaders.Stream] = WireHeaders.StreamCancel }).ConfigureAwait(false);
         }
 
         await _lifetime.CancelAsync().ConfigureAwait(false);

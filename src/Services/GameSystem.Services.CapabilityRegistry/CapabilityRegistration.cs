@@ -210,8 +210,10 @@ public sealed partial class CapabilityRegistration : IHostedService, IAsyncDispo
                 LogHeartbeatFailed(_logger, _template.InstanceId, ex.StatusCode, ex.Status.Detail);
                 delay = RetryDelay;
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException)
             {
+                // Stopping: the call in flight ends as CANCELLED (an RpcException, not an
+                // OperationCanceledException), which must not fault the loop the stop awaits.
                 return;
             }
         }
