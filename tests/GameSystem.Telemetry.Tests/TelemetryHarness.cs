@@ -35,13 +35,14 @@ internal sealed class TelemetryHarness : IAsyncDisposable
     private readonly EventRelay _outboxRelay;
     private readonly WebApplication _gateway;
 
-    private TelemetryHarness(NatsConnection serverConnection, NatsConnection clientConnection, NatsMeshServer server, EventBusService eventBus, EventRelay outboxRelay, WebApplication gateway, NatsMeshClient invoker, ClockRelayService relay, InstrumentedStateStore store, Uri address)
+    private TelemetryHarness(NatsConnection serverConnection, NatsConnection clientConnection, NatsMeshServer server, EventBusService eventBus, EventOutbox outbox, EventRelay outboxRelay, WebApplication gateway, NatsMeshClient invoker, ClockRelayService relay, InstrumentedStateStore store, Uri address)
     {
         Store = store;
         _serverConnection = serverConnection;
         _clientConnection = clientConnection;
         _server = server;
         _eventBus = eventBus;
+        Outbox = outbox;
         _outboxRelay = outboxRelay;
         _gateway = gateway;
         Invoker = invoker;
@@ -56,6 +57,9 @@ internal sealed class TelemetryHarness : IAsyncDisposable
     public NatsMeshClient Invoker { get; }
 
     public ClockRelayService Relay { get; }
+
+    /// <summary>time-manager's outbox, which the harness's relay delivers to event-bus.</summary>
+    public EventOutbox Outbox { get; }
 
     /// <summary>The store time-manager keeps its clocks in.</summary>
     public InstrumentedStateStore Store { get; }
@@ -97,7 +101,7 @@ internal sealed class TelemetryHarness : IAsyncDisposable
         var gateway = GatewayApplication.Build(args, [.. GatewayApplication.Contracts, ClockRelayServiceDispatcher.Info]);
         await gateway.StartAsync();
         var address = new Uri(GatewayApplication.Addresses(gateway).Single());
-        return new TelemetryHarness(serverConnection, clientConnection, server, eventBus, outboxRelay, gateway, invoker, relay, store, address);
+        return new TelemetryHarness(serverConnection, clientConnection, server, eventBus, outbox, outboxRelay, gateway, invoker, relay, store, address);
     }
 
     /// <summary>Creates a world's clock (which also puts a clock event in time-manager's outbox).</summary>
