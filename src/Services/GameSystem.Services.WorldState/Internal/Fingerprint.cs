@@ -33,7 +33,14 @@ internal static class Fingerprint
             if (field.IsMap)
             {
                 var map = (IDictionary)field.Accessor.GetValue(message);
-                var entries = map.Cast<DictionaryEntry>().OrderBy(e => e.Key.ToString(), StringComparer.Ordinal).ToList();
+                var entries = new List<DictionaryEntry>(map.Count);
+                var enumerator = map.GetEnumerator();
+                while (enumerator.MoveNext())
+                {
+                    entries.Add(enumerator.Entry);
+                }
+
+                entries.Sort((a, b) => string.CompareOrdinal(a.Key.ToString(), b.Key.ToString()));
                 map.Clear();
                 foreach (var entry in entries)
                 {
