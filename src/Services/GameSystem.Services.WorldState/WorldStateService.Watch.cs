@@ -119,6 +119,7 @@ public sealed partial class WorldStateService
                 if (changes is null)
                 {
                     // Further behind than the log reaches (a stalled stream): start it over.
+                    LogWatchReset(_logger, regionId, last, now.Region.Version);
                     var (snapshot, version) = await SnapshotAsync(worldId, regionId, kinds, reset: true, cancellationToken).ConfigureAwait(false);
                     foreach (var chunk in snapshot)
                     {
@@ -310,4 +311,7 @@ public sealed partial class WorldStateService
             ? null
             : change;
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 7203, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "WatchRegion of {RegionId} fell behind the change log (at version {Last}, region at {Current}); sent it a reset snapshot")]
+    private static partial void LogWatchReset(Microsoft.Extensions.Logging.ILogger logger, string regionId, long last, long current);
 }

@@ -106,4 +106,25 @@ public abstract partial class WorldStateContract
         Assert.Equal([lever.EntityId], left.Entities.Select(e => e.EntityId));
         Assert.DoesNotContain(door.EntityId, (await harness.Client.QueryRegionAsync(new QueryRegionRequest { RegionId = region.RegionId, Tags = { "hidden" } }, cancellationToken: Timeout)).Entities.Select(e => e.EntityId));
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ARegion_HoldsAtMostMaxEntities_AndAnEntityAtMostItsByteLimit_ThenResourceExhaustedWritesNothing()
+    {
+        await using var harness = await StartAsync(options: WorldStateOptions.Default with { MaxEntitiesPerRegion = 3 });
+        var (region, entities) = await SeedAsync(harness, 3);
+        await FailsAsync(StatusCode.ResourceExhausted, () => CreateEntityAsync(harness, region.RegionId, NewEntity("chest")), "already holds 3 entities");
+        var spawn = Event(region.RegionId, "loot.spawned", new Mutation { CreateEntity = new CreateEntityMutation { Entity = NewEntity("chest") } });
+        await FailsAsync(StatusCode.ResourceExhausted, () => ApplyAsync(harness.Client, spawn), "MaxEntitiesPerRegion");
+        Assert.Equal(4, (await RegionAsync(harness.Client, region.RegionId)).Version);
+
+        // Blobs of 60 KB each: the fifth would pass the 256 KiB an entity may take.
+        var blob = new TypedValue { BytesValue = Google.Protobuf.ByteString.CopyFrom(_faker.Random.Bytes(60_000)) };
+        for (var i = 0; i < 4; i++)
+        {
+            await harness.Client.UpdateEntityAsync(new UpdateEntityRequest { RegionId = region.RegionId, Entity = new Entity { EntityId = entities[0].EntityId, Properties = { [$"blob{i}"] = blob } }, UpdateMask = new FieldMask { Paths = { $"properties.blob{i}" } } }, cancellationToken: Timeout);
+        }
+
+        await FailsAsync(StatusCode.ResourceExhausted, () => harness.Client.UpdateEntityAsync(new UpdateEntityRequest { RegionId = region.RegionId, Entity = new Entity { EntityId = entities[0].EntityId, Properties = { ["blob4"] = blob } }, UpdateMask = new FieldMask { Paths = { "properties.blob4" } } }, cancellationToken: Timeout).AsTask(), entities[0].EntityId, "bytes");
+        Assert.Equal(5, (await EntityAsync(harness.Client, region.RegionId, entities[0].EntityId)).Version);
+    }
 }

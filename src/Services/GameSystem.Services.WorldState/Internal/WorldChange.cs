@@ -15,6 +15,12 @@ namespace GameSystem.Services.WorldState.Internal;
 /// </summary>
 internal sealed class WorldChange
 {
+    /// <summary>
+    /// The most bytes one region or entity takes stored. A change writes it several times (the
+    /// record, its change-log entry, its events), all within one transaction's 8 MiB.
+    /// </summary>
+    public const int MaxRecordBytes = 256 * 1024;
+
     private readonly Dictionary<string, RegionSlot> _regions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EntitySlot> _entities = new(StringComparer.Ordinal);
     private readonly List<(string RegionId, PropertyChange Change)> _propertyChanges = [];
@@ -245,6 +251,11 @@ internal sealed class WorldChange
                 after.Version = (before?.Version ?? 0) + 1;
                 after.CreateTime = before?.CreateTime ?? Now;
                 after.UpdateTime = Now;
+                if (after.CalculateSize() is var size && size > MaxRecordBytes)
+                {
+                    throw Errors.ResourceExhausted($"Entity '{entityId}' would take {size} bytes, more than the {MaxRecordBytes} an entity may; keep large data in the service that owns it (external_id) rather than in properties. Nothing was written.");
+                }
+
                 transaction.Set(key, after.ToByteArray(), expectedVersion: slot.StoreVersion);
                 var region = _regions[after.RegionId];
                 if (before is null || before.RegionId != after.RegionId)
@@ -308,6 +319,11 @@ internal sealed class WorldChange
             foreach (var child in slot.ChildrenRemoved)
             {
                 transaction.IndexRemove(StoreKeys.Children(WorldId, regionId), child);
+            }
+
+            if (record.CalculateSize() is var regionSize && regionSize > MaxRecordBytes)
+            {
+                throw Errors.ResourceExhausted($"Region '{regionId}' would take {regionSize} bytes, more than the {MaxRecordBytes} a region may; keep large data elsewhere. Nothing was written.");
             }
 
             if (changed)
