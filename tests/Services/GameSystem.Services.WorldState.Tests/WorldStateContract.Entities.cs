@@ -94,8 +94,12 @@ public abstract partial class WorldStateContract
 
         Assert.Equal(["update_mask.paths[0]", "update_mask.paths[1]"], await ViolationsOfAsync(() => harness.Client.UpdateEntityAsync(new UpdateEntityRequest { RegionId = region.RegionId, Entity = new Entity { EntityId = door.EntityId }, UpdateMask = new FieldMask { Paths = { "region_id", "colour" } } }, cancellationToken: Timeout).AsTask()));
         Assert.Equal(["entity.properties[hp]"], await ViolationsOfAsync(() => harness.Client.UpdateEntityAsync(new UpdateEntityRequest { RegionId = region.RegionId, Entity = new Entity { EntityId = door.EntityId, Properties = { ["hp"] = new TypedValue() } }, UpdateMask = new FieldMask { Paths = { "properties.hp" } } }, cancellationToken: Timeout).AsTask()));
-        var retagged = await harness.Client.UpdateEntityAsync(new UpdateEntityRequest { RegionId = region.RegionId, Entity = new Entity { EntityId = door.EntityId, Tags = { "hidden", "quest-item" } }, UpdateMask = new FieldMask { Paths = { "tags" } } }, cancellationToken: Timeout);
+        var retag = new UpdateEntityRequest { RegionId = region.RegionId, Entity = new Entity { EntityId = door.EntityId, Tags = { "hidden", "quest-item" } }, UpdateMask = new FieldMask { Paths = { "tags" } } };
+        var retagged = await harness.Client.UpdateEntityAsync(retag, cancellationToken: Timeout);
         Assert.Equal((2L, 4L), (retagged.Entity.Version, retagged.RegionVersion));
+
+        // A retried update finds nothing to change and writes nothing: no new version.
+        Assert.Equal(retagged, await harness.Client.UpdateEntityAsync(retag, cancellationToken: Timeout));
 
         await FailsAsync(StatusCode.FailedPrecondition, () => harness.Client.DeleteEntityAsync(new DeleteEntityRequest { RegionId = region.RegionId, EntityId = door.EntityId, ExpectedVersion = 1 }, cancellationToken: Timeout).AsTask(), "version 2");
         var deleted = await harness.Client.DeleteEntityAsync(new DeleteEntityRequest { RegionId = region.RegionId, EntityId = door.EntityId, ExpectedVersion = 2 }, cancellationToken: Timeout);
