@@ -304,6 +304,11 @@ public sealed partial class WorldStateService
         change.UpsertedEntities.AddRange(record.Change.UpsertedEntities.Where(e => kinds.Contains(e.Kind)));
         change.RemovedEntityIds.Clear();
         change.RemovedEntityIds.AddRange(record.Change.RemovedEntityIds.Where(id => record.RemovedKinds.TryGetValue(id, out var kind) && kinds.Contains(kind)));
+
+        // An entity that changed from a watched kind to another leaves the stream's view.
+        change.RemovedEntityIds.AddRange(record.Change.UpsertedEntities
+            .Where(e => !kinds.Contains(e.Kind) && record.PreviousKinds.TryGetValue(e.EntityId, out var was) && kinds.Contains(was))
+            .Select(e => e.EntityId));
         var kept = change.UpsertedEntities.Select(e => e.EntityId).ToHashSet(StringComparer.Ordinal);
         change.PropertyChanges.Clear();
         change.PropertyChanges.AddRange(record.Change.PropertyChanges.Where(p => p.EntityId.Length == 0 || kept.Contains(p.EntityId)));

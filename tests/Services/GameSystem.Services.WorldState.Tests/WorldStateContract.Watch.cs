@@ -129,14 +129,21 @@ public abstract partial class WorldStateContract
         Assert.Equal([npc.EntityId], received[0].Snapshot.Entities.Select(e => e.EntityId));
         await ApplyAsync(harness.Client, Event(region.RegionId, "chest.looted", SetProperty(chest.EntityId, "gold", Int(0))));
         await ApplyAsync(harness.Client, Event(region.RegionId, "npc.angered", SetProperty(npc.EntityId, "mood", Text("angry"))));
+        var mimic = await CreateEntityAsync(harness, region.RegionId, NewEntity("npc"));
+        await harness.Client.UpdateEntityAsync(new UpdateEntityRequest { RegionId = region.RegionId, Entity = new Entity { EntityId = mimic.EntityId, Kind = "chest" }, UpdateMask = new Google.Protobuf.WellKnownTypes.FieldMask { Paths = { "kind" } } }, cancellationToken: Timeout);
         await harness.BuilderClient.DeleteRegionAsync(new DeleteRegionRequest { RegionId = region.RegionId, Force = true }, cancellationToken: Timeout);
         await reading.WaitAsync(Timeout);
 
         var changes = received.Skip(1).Select(r => r.Change).ToList();
-        Assert.Equal(2, changes.Count);
+        Assert.Equal(4, changes.Count);
         Assert.Equal(("npc.angered", npc.EntityId), (changes[0].EventType, changes[0].UpsertedEntities.Single().EntityId));
-        Assert.True(changes[1].Deleted);
-        Assert.Equal([npc.EntityId], changes[1].RemovedEntityIds);
+        Assert.Equal(mimic.EntityId, changes[1].UpsertedEntities.Single().EntityId);
+
+        // The mimic turned into a chest: for a stream of NPCs it is gone.
+        Assert.Equal([mimic.EntityId], changes[2].RemovedEntityIds);
+        Assert.Empty(changes[2].UpsertedEntities);
+        Assert.True(changes[3].Deleted);
+        Assert.Equal([npc.EntityId], changes[3].RemovedEntityIds);
     }
 
     [Fact(Timeout = 60_000)]

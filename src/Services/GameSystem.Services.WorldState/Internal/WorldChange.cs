@@ -204,6 +204,7 @@ internal sealed class WorldChange
     {
         var changes = new Dictionary<string, RegionChanged>(StringComparer.Ordinal);
         var removedKinds = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        var previousKinds = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         var entityChanges = new List<EntityChanged>();
         RegionChanged ChangeOf(string regionId)
         {
@@ -268,6 +269,10 @@ internal sealed class WorldChange
                 }
 
                 ChangeOf(after.RegionId).UpsertedEntities.Add(after.Clone());
+                if (before is not null && before.RegionId == after.RegionId && before.Kind != after.Kind)
+                {
+                    KindsOf(previousKinds, after.RegionId)[entityId] = before.Kind;
+                }
             }
             else
             {
@@ -278,12 +283,7 @@ internal sealed class WorldChange
             {
                 _regions[before.RegionId].Current!.EntityCount--;
                 ChangeOf(before.RegionId).RemovedEntityIds.Add(entityId);
-                if (!removedKinds.TryGetValue(before.RegionId, out var kinds))
-                {
-                    removedKinds[before.RegionId] = kinds = new Dictionary<string, string>(StringComparer.Ordinal);
-                }
-
-                kinds[entityId] = before.Kind;
+                KindsOf(removedKinds, before.RegionId)[entityId] = before.Kind;
             }
 
             var was = Members(before);
@@ -349,6 +349,11 @@ internal sealed class WorldChange
                     entry.RemovedKinds.Add(kinds);
                 }
 
+                if (previousKinds.TryGetValue(regionId, out var previous))
+                {
+                    entry.PreviousKinds.Add(previous);
+                }
+
                 transaction.Set(StoreKeys.Change(WorldId, regionId, record.Generation, change.Version), entry.ToByteArray(), ttl: changeRetention);
                 regionVersions[regionId] = record.Region.Version;
             }
@@ -408,6 +413,16 @@ internal sealed class WorldChange
         }
 
         return new WorldCommit(changes, entityChanges, [.. attributed.Select(p => p.Change)]);
+    }
+
+    private static Dictionary<string, string> KindsOf(Dictionary<string, Dictionary<string, string>> byRegion, string regionId)
+    {
+        if (!byRegion.TryGetValue(regionId, out var kinds))
+        {
+            byRegion[regionId] = kinds = new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+
+        return kinds;
     }
 
     private IEnumerable<string> Members(Entity? entity)
