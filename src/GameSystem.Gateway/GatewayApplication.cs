@@ -38,6 +38,13 @@ public static class GatewayApplication
         var services = contracts?.ToList() ?? [.. Contracts];
         var routes = GatewayRouteTable.Build(services);
 
+        // The host's GameSystem:Resilience keys, for the gateway's own calls (retries, hedging, breakers per service).
+        var resilience = ResilienceSettings.Read(builder.Configuration.GetSection(MeshSettings.Section).GetSection("Resilience"));
+        shared = shared with
+        {
+            Client = shared.Client with { Resilience = resilience.Default, ServiceResilience = ResilienceSettings.Resolve(resilience.Services, services) },
+        };
+
         // Built once: the document is as immutable as the route table it describes.
         var openApi = OpenApiDocumentBuilder.ToJson(OpenApiDocumentBuilder.Build(routes));
 

@@ -103,4 +103,24 @@ public sealed class GatewayProtectionTests(NatsServerFixture nats)
         Assert.Contains("GameSystem:Gateway:WebRoot", error.Message, StringComparison.Ordinal);
         Assert.Contains("/no/such/folder", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TheResilienceSettings_ApplyToTheGatewaysCalls_AsTheyDoToTheHosts()
+    {
+        await using var app = GatewayApplication.Build(["--GameSystem:Identity:Mode=Off", "--GameSystem:Resilience:Services:time-manager:Retry:MaxRetryAttempts=1", "--GameSystem:Resilience:Default:CircuitBreaker:Enabled=false"]);
+
+        var client = Assert.IsType<GameSystem.Mesh.Nats.NatsMeshClient>(Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<GameSystem.Mesh.IMeshCallInvoker>(app.Services));
+        Assert.False(client.Options.Resilience.CircuitBreaker.Enabled);
+        Assert.Equal(1, client.Options.ServiceResilience["gamesystem.time_manager.v1.TimeManagerService"].Retry.MaxRetryAttempts);
+    }
+
+    [Theory]
+    [InlineData("--GameSystem:Resilience:Services:time-mangler:Retry:MaxRetryAttempts=1", "GameSystem:Resilience:Services:time-mangler")]
+    [InlineData("--GameSystem:Resilience:Default:Retry:Attempts=1", "GameSystem:Resilience:Default:Retry:Attempts")]
+    public void AResilienceSettingThatIsNotOne_StopsStartUpNamingIt(string argument, string named)
+    {
+        var error = Assert.Throws<GameSystem.Settings.SettingException>(() => GatewayApplication.Build(["--GameSystem:Identity:Mode=Off", argument]));
+
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
 }

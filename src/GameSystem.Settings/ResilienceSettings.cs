@@ -2,19 +2,19 @@ using System.Collections.Immutable;
 using System.Globalization;
 using GameSystem.Mesh;
 using GameSystem.Mesh.Nats;
-using GameSystem.Settings;
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;
 
-namespace GameSystem.Host;
+namespace GameSystem.Settings;
 
 /// <summary>
-/// <c>GameSystem:Resilience</c>: how the host's clients protect their calls. <c>Default</c> holds
+/// <c>GameSystem:Resilience</c>: how a process's mesh clients (the host's services', the
+/// gateway's) protect their calls. <c>Default</c> holds
 /// the options of every target service; <c>Services:&lt;name&gt;</c> (short or proto full name)
 /// changes what it sets for one service, over <c>Default</c>. Every key is checked: an unknown
 /// one, a malformed value or one out of range stops start-up naming it.
 /// </summary>
-internal static class ResilienceSettings
+public static class ResilienceSettings
 {
     private static readonly ImmutableDictionary<string, ImmutableHashSet<string>> Keys = new Dictionary<string, ImmutableHashSet<string>>(StringComparer.OrdinalIgnoreCase)
     {
@@ -51,11 +51,11 @@ internal static class ResilienceSettings
         foreach (var (name, options) in byName)
         {
             var info = contracts.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase) || c.FullName.Equals(name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new SettingException($"{HostSettings.Section}:Resilience:Services:{name}",
+                ?? throw new SettingException($"{MeshSettings.Section}:Resilience:Services:{name}",
                     $"names no service. Use a service's name or proto full name: {string.Join(", ", contracts.Select(c => c.Name))}.");
             if (!resolved.TryAdd(info.FullName, options))
             {
-                throw new SettingException($"{HostSettings.Section}:Resilience:Services:{name}", $"names {info.Name} again (by its other name); give each service one section.");
+                throw new SettingException($"{MeshSettings.Section}:Resilience:Services:{name}", $"names {info.Name} again (by its other name); give each service one section.");
             }
         }
 
