@@ -26,6 +26,9 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
     private readonly ConcurrentDictionary<string, ServiceResilience> _resilience = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private Task<ReplyInbox>? _inbox;
+
+    // Open server streams, so that a publish nats-server refuses ends the stream it belongs to.
+    private readonly ConcurrentDictionary<IRefusableStream, byte> _streams = new();
     private readonly string _clientId = Guid.NewGuid().ToString("N");
     private long _callSequence;
 
@@ -464,9 +467,23 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
     // A call the server's permissions refuse fails PERMISSION_DENIED now, not at its deadline.
     private ValueTask OnServerErrorAsync(object? sender, NatsServerErrorEventArgs args)
     {
-        if (PermissionViolation.PublishSubject(args.Error) is { } subject && Volatile.Read(ref _inbox) is { IsCompletedSuccessfully: true } inbox)
+        if (PermissionViolation.PublishSubject(args.Error) is not { } subject)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (Volatile.Read(ref _inbox) is { IsCompletedSuccessfully: true } inbox)
         {
             inbox.Result.FailWhere(method => RouteOf(method).Subject == subject, method => PermissionViolation.Denied(method, subject));
+        }
+
+        // A stream's request, or its credit and heartbeats to the server's control subject.
+        foreach (var (stream, _) in _streams)
+        {
+            if (stream.Subject == subject || stream.Control == subject)
+            {
+                stream.Refuse(PermissionViolation.Denied(stream.Method, subject));
+            }
         }
 
         return ValueTask.CompletedTask;
@@ -526,10 +543,18 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
     {
         var stream = new ClientStream<TRequest, TResponse>(_connection, call, SubjectOf(call.Method), Options, cancellationToken);
         await using var streamScope = stream.ConfigureAwait(false);
-        await stream.StartAsync(request).ConfigureAwait(false);
-        while (await stream.MoveNextAsync().ConfigureAwait(false))
+        _streams.TryAdd(stream, 0);
+        try
         {
-            yield return stream.Current;
+            await stream.StartAsync(request).ConfigureAwait(false);
+            while (await stream.MoveNextAsync().ConfigureAwait(false))
+            {
+                yield return stream.Current;
+            }
+        }
+        finally
+        {
+            _streams.TryRemove(stream, out _);
         }
     }
 

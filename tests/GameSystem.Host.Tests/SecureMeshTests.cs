@@ -79,6 +79,26 @@ public sealed class SecureMeshTests(SecureMeshFixture mesh) : IClassFixture<Secu
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task StreamFromAServiceItDidNotDeclare_FailsPermissionDeniedAtOnce_NotAtItsSilenceTimeout()
+    {
+        await using var connection = await mesh.ConnectAsync("lang");
+        await using var invoker = new NatsMeshClient(connection);
+        var clocks = new TimeManagerServiceClient(invoker);
+        var watch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var _ in clocks.WatchClockAsync(new WatchClockRequest { WorldId = "hub" }, cancellationToken: Timeout))
+            {
+            }
+        });
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("gs.gamesystem.time_manager.v1.TimeManagerService.WatchClock", error.Status.Detail, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Gateway_ReachesAServedMethodWithAnHttpBinding_ButNotOneWithout()
     {
         await using var hostConnection = await mesh.ConnectAsync("lang");

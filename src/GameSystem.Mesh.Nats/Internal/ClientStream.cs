@@ -9,7 +9,22 @@ namespace GameSystem.Mesh.Nats.Internal;
 /// The client side of one server stream: subscribes to a per-call inbox, checks sequence
 /// numbers, grants credit as it consumes, sends heartbeats, and detects a silent server.
 /// </summary>
-internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
+/// <summary>What the client needs of a stream to end it from outside: nats-server refused one of its publishes.</summary>
+internal interface IRefusableStream
+{
+    /// <summary>The method subject the stream's request went to.</summary>
+    string Subject { get; }
+
+    /// <summary>Where the stream's control messages (credit, heartbeats, cancel) go, once the server opened it.</summary>
+    string? Control { get; }
+
+    MeshMethod Method { get; }
+
+    /// <summary>Ends the stream with <paramref name="error"/> at once, instead of at its silence timeout.</summary>
+    void Refuse(RpcException error);
+}
+
+internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable, IRefusableStream
     where TRequest : class, IMessage<TRequest>, new()
     where TResponse : class, IMessage<TResponse>, new()
 {
@@ -27,6 +42,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
     private long _received;
     private int _consumedSinceGrant;
     private bool _ended;
+    private RpcException? _refused;
     private int _window;
     private TimeSpan _heartbeat;
 
@@ -61,6 +77,27 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
 
     public TResponse Current { get; private set; } = null!;
 
+    public string Subject => _subject;
+
+    public string? Control => Volatile.Read(ref _control);
+
+    public MeshMethod Method => _method;
+
+    public void Refuse(RpcException error)
+    {
+        if (Interlocked.CompareExchange(ref _refused, error, null) is null)
+        {
+            try
+            {
+                _lifetime.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already over.
+            }
+        }
+    }
+
     public async ValueTask StartAsync(TRequest request)
     {
         var inbox = _connection.NewInbox();
@@ -74,7 +111,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw Cancelled();
+            throw Volatile.Read(ref _refused) ?? Cancelled();
         }
         catch (NatsException ex)
         {
@@ -209,10 +246,10 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw _lifetime.IsCancellationRequested
+            throw Volatile.Read(ref _refused) ?? (_lifetime.IsCancellationRequested
                 ? Cancelled()
                 : new RpcException(new Status(StatusCode.Unavailable,
-                    $"{_method.Path}: the server went silent (no message or heartbeat for {(_heartbeat * 3).TotalSeconds:0.#} s)."));
+                    $"{_method.Path}: the server went silent (no message or heartbeat for {(_heartbeat * 3).TotalSeconds:0.#} s).")));
         }
         catch (System.Threading.Channels.ChannelClosedException)
         {
