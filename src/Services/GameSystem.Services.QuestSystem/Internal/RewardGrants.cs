@@ -219,20 +219,6 @@ internal sealed partial class RewardGrants : IDisposable
         {
             var reward = task.Reward ?? new GameSystem.Common.V1.Reward();
             var reason = $"quest-reward:{task.QuestId}";
-            if (reward.Currencies.Count > 0)
-            {
-                var credit = new CreditRequest
-                {
-                    PlayerId = task.PlayerId,
-                    Reason = BalanceChangeReason.Reward,
-                    Reference = $"quests/{task.QuestId}/players/{task.PlayerId}/attempts/{task.Attempt}",
-                    IdempotencyKey = task.GrantKey,
-                };
-                credit.Amounts.AddRange(reward.Currencies);
-                var credited = await _payment.CreditAsync(credit, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
-                LogGranted(_logger, task.GrantKey, "currency", credited.Replayed);
-            }
-
             if (reward.Items.Count > 0)
             {
                 var add = new AddItemsRequest { PlayerId = task.PlayerId, RequestId = task.GrantKey, Reason = reason };
@@ -245,6 +231,20 @@ internal sealed partial class RewardGrants : IDisposable
             {
                 await _stateManager.GrantExperienceAsync(new GrantExperienceRequest { PlayerId = task.PlayerId, Amount = reward.Experience, RequestId = task.GrantKey, Reason = reason }, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
                 LogGranted(_logger, task.GrantKey, "experience", false);
+            }
+
+            if (reward.Currencies.Count > 0)
+            {
+                var credit = new CreditRequest
+                {
+                    PlayerId = task.PlayerId,
+                    Reason = BalanceChangeReason.Reward,
+                    Reference = $"quests/{task.QuestId}/players/{task.PlayerId}/attempts/{task.Attempt}",
+                    IdempotencyKey = task.GrantKey,
+                };
+                credit.Amounts.AddRange(reward.Currencies);
+                var credited = await _payment.CreditAsync(credit, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+                LogGranted(_logger, task.GrantKey, "currency", credited.Replayed);
             }
 
             await MarkAsync(task, RewardStatus.Granted, "", cancellationToken).ConfigureAwait(false);
