@@ -201,14 +201,14 @@ public abstract partial class QuestSystemContract
     public async Task TimeLimit_WhenItExpires_TheQuestFails_AndCannotBeCompleted()
     {
         await using var harness = await StartAsync();
-        var quest = await CreateAsync(harness, NewQuest(adjust: q => q.TimeLimit = Seconds(1)));
+        var quest = await CreateAsync(harness, NewQuest(adjust: q => q.TimeLimit = Seconds(3)));
         var player = NewPlayerId();
         var client = harness.QuestsAs(harness.Observer);
         var accepted = await AcceptAsync(client, player, quest.QuestId);
-        Assert.Equal(accepted.AcceptTime.ToDateTimeOffset().AddSeconds(1), accepted.DeadlineTime.ToDateTimeOffset());
+        Assert.Equal(accepted.AcceptTime.ToDateTimeOffset().AddSeconds(3), accepted.DeadlineTime.ToDateTimeOffset());
         await FinishObjectivesAsync(harness, player, quest);
 
-        await Task.Delay(TimeSpan.FromSeconds(1.3), Timeout);
+        await Task.Delay(accepted.DeadlineTime.ToDateTimeOffset() - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(300), Timeout);
 
         var read = await GetAsync(client, player, quest.QuestId);
         Assert.Equal(PlayerQuestState.Failed, read.State);
