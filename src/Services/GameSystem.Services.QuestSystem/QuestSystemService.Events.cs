@@ -1,6 +1,8 @@
 using GameSystem.Events;
 using GameSystem.Payment.V1;
+using GameSystem.QuestSystem.V1;
 using GameSystem.Services.QuestSystem.Internal;
+using GameSystem.WorldState.V1;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 
@@ -10,6 +12,47 @@ public sealed partial class QuestSystemService
 {
     private const string PurchaseCompletedType = "payment.purchase.completed";
     private const string PurchaseRefundedType = "payment.purchase.refunded";
+    private const string WorldEventAppliedType = "world.event.applied";
+
+    /// <summary>
+    /// A world event a player caused (<c>subject</c> <c>players/&lt;id&gt;</c>) is play the log
+    /// can see: it progresses the player's active REACH objectives on its region and INTERACT
+    /// objectives on its type (e.g. <c>gate.opened</c>), one each, reported under report ids
+    /// derived from the world event's id, so a redelivery counts nothing twice.
+    /// </summary>
+    private async ValueTask OnWorldEventAsync(ReceivedEvent received, CancellationToken cancellationToken)
+    {
+        var applied = received.Payload<WorldEventApplied>().Result?.Event;
+        const string players = "players/";
+        if (applied is null || !applied.Subject.StartsWith(players, StringComparison.Ordinal) || applied.EventId.Length is 0 or > 100
+            || DefinitionRules.PlayerIdProblem(applied.Subject[players.Length..]) is not null)
+        {
+            // Weather, NPC schedules, anything no player did: nothing for a quest log.
+            return;
+        }
+
+        var playerId = applied.Subject[players.Length..];
+        foreach (var (kind, target) in new[] { (ObjectiveKind.Reach, applied.RegionId), (ObjectiveKind.Interact, applied.Type) })
+        {
+            if (target.Length is 0 or > DefinitionRules.MaxIdLength)
+            {
+                continue;
+            }
+
+            var report = new ReportObjectiveProgressRequest
+            {
+                PlayerId = playerId,
+                ReportId = $"world:{applied.EventId}:{DefinitionRules.Name(kind).ToLowerInvariant()}",
+                Action = new GameAction { Kind = kind, TargetId = target },
+                Increment = 1,
+            };
+            var result = await ProgressAsync(report, cancellationToken).ConfigureAwait(false);
+            if (result.UpdatedQuests.Count > 0 && !result.Duplicate)
+            {
+                LogWorldProgress(_logger, playerId, applied.EventId, kind, target, result.UpdatedQuests.Count);
+            }
+        }
+    }
 
     /// <summary>
     /// Records a purchase (or its refund) in the buyer's log partition, where AcceptQuest and
@@ -63,6 +106,9 @@ public sealed partial class QuestSystemService
 
     [LoggerMessage(EventId = 2702, Level = LogLevel.Information, Message = "Player {PlayerId}: purchase {PurchaseId} of offer {OfferId} recorded for quest unlocks (refunded: {Refunded})")]
     private static partial void LogPurchaseRecorded(ILogger logger, string playerId, string offerId, string purchaseId, bool refunded);
+
+    [LoggerMessage(EventId = 2704, Level = LogLevel.Debug, Message = "Player {PlayerId}: world event {EventId} progressed {Count} quests ({Kind} {Target})")]
+    private static partial void LogWorldProgress(ILogger logger, string playerId, string eventId, ObjectiveKind kind, string target, int count);
 
     [LoggerMessage(EventId = 2703, Level = LogLevel.Warning, Message = "Event {EventId} ({Type}) names no valid player or offer; ignored")]
     private static partial void LogPurchaseIgnored(ILogger logger, string eventId, string type);

@@ -132,11 +132,13 @@ public sealed partial class QuestSystemService
 
         Errors.Require(problems);
         Access.RequirePlayer(context.GetPrincipal(), request.PlayerId, LogRight.Observe, "ReportObjectiveProgress");
-        var cancellationToken = context.CancellationToken;
+        return await ProgressAsync(request, context.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies a validated progress report: once per report id (a repeat answers the first result, marked duplicate).</summary>
+    private async ValueTask<ReportObjectiveProgressResponse> ProgressAsync(ReportObjectiveProgressRequest request, CancellationToken cancellationToken)
+    {
         var byObjective = request.TargetCase == ReportObjectiveProgressRequest.TargetOneofCase.Objective;
-        IReadOnlyList<string> questIds = byObjective
-            ? [request.Objective.QuestId]
-            : (await _store.QueryIndexAsync(StoreKeys.Active(request.PlayerId), new StateIndexQuery { PageSize = MaxActiveQuests }, cancellationToken).ConfigureAwait(false)).Members;
         int? increment = request.ProgressCase == ReportObjectiveProgressRequest.ProgressOneofCase.Increment ? request.Increment : null;
         int? absolute = request.ProgressCase == ReportObjectiveProgressRequest.ProgressOneofCase.AbsoluteCount ? request.AbsoluteCount : null;
         var claim = new RequestClaim(StoreKeys.Report(request.PlayerId, request.ReportId), "ReportObjectiveProgress", "report_id", request.ReportId, request, _options.RequestRetention);
@@ -149,7 +151,10 @@ public sealed partial class QuestSystemService
             return earlier;
         }
 
-        var response = await ChangeLogAsync(
+        IReadOnlyList<string> questIds = byObjective
+            ? [request.Objective.QuestId]
+            : (await _store.QueryIndexAsync(StoreKeys.Active(request.PlayerId), new StateIndexQuery { PageSize = MaxActiveQuests }, cancellationToken).ConfigureAwait(false)).Members;
+        return await ChangeLogAsync(
             request.PlayerId,
             claim,
             ReportObjectiveProgressResponse.Parser,
@@ -157,7 +162,6 @@ public sealed partial class QuestSystemService
             [],
             (log, now) => PlanProgress(request, log, now, increment, absolute),
             cancellationToken).ConfigureAwait(false);
-        return response;
     }
 
     /// <inheritdoc/>
@@ -421,12 +425,17 @@ public sealed partial class QuestSystemService
         return response;
     }
 
-    private static ReportObjectiveProgressResponse PlanProgressResponse(ReportObjectiveProgressRequest request, LogSnapshot log, Timestamp now, int? increment, int? absolute, out Dictionary<string, PlayerQuestRecord> changes, out List<DomainEvent> events, out List<GrantTask> grants)
+    /// <summary>
+    /// What a progress report changes: each active quest it names or matches, objective by
+    /// objective (ordered objectives wait for the earlier ones; counts clamp), completing an
+    /// <c>auto_complete</c> quest whose last required objective it finishes, with its grant.
+    /// </summary>
+    private static LogPlan<ReportObjectiveProgressResponse> PlanProgress(ReportObjectiveProgressRequest request, LogSnapshot log, Timestamp now, int? increment, int? absolute)
     {
         var at = now.ToDateTimeOffset();
-        changes = new Dictionary<string, PlayerQuestRecord>(StringComparer.Ordinal);
-        events = [];
-        grants = [];
+        var changes = new Dictionary<string, PlayerQuestRecord>(StringComparer.Ordinal);
+        var events = new List<DomainEvent>();
+        var grants = new List<GrantTask>();
         var response = new ReportObjectiveProgressResponse();
         var byObjective = request.TargetCase == ReportObjectiveProgressRequest.TargetOneofCase.Objective;
         foreach (var record in log.Records)
@@ -515,12 +524,6 @@ public sealed partial class QuestSystemService
             throw Errors.NotFound($"Player '{request.PlayerId}' never accepted quest '{request.Objective.QuestId}': progress is recorded only on an active quest.");
         }
 
-        return response;
-    }
-
-    private static LogPlan<ReportObjectiveProgressResponse> PlanProgress(ReportObjectiveProgressRequest request, LogSnapshot log, Timestamp now, int? increment, int? absolute)
-    {
-        var response = PlanProgressResponse(request, log, now, increment, absolute, out var changes, out var events, out var grants);
         return new LogPlan<ReportObjectiveProgressResponse>(response, changes, events, grants);
     }
 

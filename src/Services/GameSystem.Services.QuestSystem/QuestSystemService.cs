@@ -69,10 +69,14 @@ public sealed partial class QuestSystemService : IQuestSystemService, IHostedSer
         _grants = new RewardGrants(store, outboxes, payment, stateManager, _options, timeProvider, logger);
     }
 
-    /// <summary>payment's purchases unlock quests (<c>prerequisites.purchased_offer_ids</c>); a refund locks them again.</summary>
+    /// <summary>
+    /// payment's purchases unlock quests (<c>prerequisites.purchased_offer_ids</c>) and a refund
+    /// locks them again; world events a player caused progress their REACH and INTERACT objectives.
+    /// </summary>
     public IReadOnlyList<EventSubscription> Subscriptions =>
     [
         new("purchases", [PurchaseCompletedType, PurchaseRefundedType], OnPurchaseEventAsync),
+        new("world-progress", [WorldEventAppliedType], OnWorldEventAsync),
     ];
 
     /// <summary>Starts the grant worker (the host calls this once the service is served).</summary>

@@ -208,7 +208,8 @@ public abstract partial class QuestSystemContract
         Assert.Equal(accepted.AcceptTime.ToDateTimeOffset().AddSeconds(3), accepted.DeadlineTime.ToDateTimeOffset());
         await FinishObjectivesAsync(harness, player, quest);
 
-        await Task.Delay(accepted.DeadlineTime.ToDateTimeOffset() - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(300), Timeout);
+        var untilExpired = accepted.DeadlineTime.ToDateTimeOffset() - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(300);
+        await Task.Delay(untilExpired > TimeSpan.Zero ? untilExpired : TimeSpan.Zero, Timeout);
 
         var read = await GetAsync(client, player, quest.QuestId);
         Assert.Equal(PlayerQuestState.Failed, read.State);
