@@ -535,7 +535,7 @@ public sealed partial class QuestSystemService
         return await ChangeLogAsync(
             playerId,
             claim: null,
-            parser: null!,
+            parser: null,
             [questId],
             [],
             (log, now) =>

@@ -99,7 +99,7 @@ public sealed partial class QuestSystemService : IQuestSystemService, IHostedSer
     private async ValueTask<TResponse> ChangeLogAsync<TResponse>(
         string playerId,
         RequestClaim? claim,
-        MessageParser<TResponse> parser,
+        MessageParser<TResponse>? parser,
         IReadOnlyList<string> questIds,
         List<string> extraKeys,
         Func<LogSnapshot, Timestamp, LogPlan<TResponse>> plan,
@@ -126,7 +126,7 @@ public sealed partial class QuestSystemService : IQuestSystemService, IHostedSer
             // The claim first: GetMany reads key by key, and the claim commits with the records,
             // so a claim seen means the change it answers is seen too.
             var read = await _store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
-            if (claim?.Answer(read[0], parser) is { } answer)
+            if (claim is not null && parser is not null && claim.Answer(read[0], parser) is { } answer)
             {
                 return answer;
             }

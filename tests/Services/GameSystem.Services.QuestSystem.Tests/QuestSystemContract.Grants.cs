@@ -43,12 +43,14 @@ public abstract partial class QuestSystemContract
     [Fact(Timeout = 60_000)]
     public async Task CompleteQuest_WhilePaymentIsDown_StaysPending_ThenGrantsOnceWhenPaymentIsBack()
     {
-        await using var harness = await StartAsync(withPayment: false);
+        await using var harness = await StartAsync();
         var quest = await CreateAsync(harness, NewQuest(adjust: q => q.Rewards.Currencies.Add(new CurrencyAmount { Currency = Currency.Premium, Amount = 5 })));
         var player = NewPlayerId();
         var client = harness.QuestsAs(harness.Observer);
         await AcceptAsync(client, player, quest.QuestId);
         await FinishObjectivesAsync(harness, player, quest);
+        Assert.Equal(0, (await HoldingsAsync(harness, player)).Soft);
+        await harness.StopPaymentAsync();
 
         var completed = await CompleteAsync(client, player, quest.QuestId);
 
