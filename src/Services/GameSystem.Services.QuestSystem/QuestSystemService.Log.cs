@@ -161,7 +161,8 @@ public sealed partial class QuestSystemService
             questIds,
             [],
             (log, now) => PlanProgress(request, log, now, increment, absolute),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            markReplayed: answer => answer.Duplicate = true).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

@@ -94,7 +94,8 @@ public sealed partial class QuestSystemService : IQuestSystemService, IHostedSer
     /// sees the records of <paramref name="questIds"/> and the entries of <paramref name="extraKeys"/>;
     /// it throws to refuse (nothing is written) or says what to write. Every key read is a
     /// condition of the transaction, so an answer computed from a prerequisite holds only if the
-    /// prerequisite still does.
+    /// prerequisite still does. <paramref name="markReplayed"/> marks an answer that a request id
+    /// had already given (a repeat racing the first call finds it here).
     /// </summary>
     private async ValueTask<TResponse> ChangeLogAsync<TResponse>(
         string playerId,
@@ -103,7 +104,8 @@ public sealed partial class QuestSystemService : IQuestSystemService, IHostedSer
         IReadOnlyList<string> questIds,
         List<string> extraKeys,
         Func<LogSnapshot, Timestamp, LogPlan<TResponse>> plan,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Action<TResponse>? markReplayed = null)
         where TResponse : class, IMessage<TResponse>
     {
         var ids = questIds.Distinct(StringComparer.Ordinal).ToList();
@@ -128,6 +130,7 @@ public sealed partial class QuestSystemService : IQuestSystemService, IHostedSer
             var read = await _store.GetManyAsync(keys, cancellationToken).ConfigureAwait(false);
             if (claim is not null && parser is not null && claim.Answer(read[0], parser) is { } answer)
             {
+                markReplayed?.Invoke(answer);
                 return answer;
             }
 
