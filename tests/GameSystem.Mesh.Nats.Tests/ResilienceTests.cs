@@ -107,6 +107,78 @@ public sealed class ResilienceTests(NatsServerFixture nats)
     }
 
     [Fact(Timeout = 20_000)]
+    public async Task Stream_WhenNoInstanceServesYet_IsRetried_AndOpensOnceOneStarts()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, serve: false,
+            client: o => o with { MaxRetryAttempts = 10, RetryBackoff = TimeSpan.FromMilliseconds(20) });
+
+        var read = Task.Run(async () =>
+        {
+            var items = new List<int>();
+            await foreach (var item in mesh.Client.CountAsync(new CountRequest { Count = 5 }, cancellationToken: Timeout))
+            {
+                items.Add(item.N);
+            }
+
+            return items;
+        }, Timeout);
+        await Task.Delay(100, Timeout);
+        await mesh.Server.StartAsync(Timeout);
+
+        Assert.Equal([1, 2, 3, 4, 5], await read);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Stream_ThatFailsAfterItsFirstMessage_IsNotRetried()
+    {
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { Resilience = o.Resilience with { Retry = o.Resilience.Retry with { RetryableStatusCodes = [StatusCode.Unavailable, StatusCode.FailedPrecondition] } } });
+        var items = new List<int>();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var item in mesh.Client.CountAsync(new CountRequest { Count = 10, FailAfter = 2 }, cancellationToken: Timeout))
+            {
+                items.Add(item.N);
+            }
+        });
+
+        // Retryable, but the caller had its messages: the call was committed (gRFC A6).
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Equal([1, 2], items);
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Stream_OpensThroughTheBreaker_WhichTheyTrip_AndFailFastWhileOpen()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => Tripping(o, time));
+        await mesh.Client.EchoAsync(new EchoRequest { Text = Faker.Lorem.Word() }, cancellationToken: Timeout);
+        for (var i = 0; i < 3; i++)
+        {
+            var failure = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                await foreach (var _ in mesh.Client.CountAsync(new CountRequest { Count = 3, FailCode = (int)StatusCode.Unavailable, FailMessage = "overloaded" }, cancellationToken: Timeout))
+                {
+                }
+            });
+            Assert.Equal("overloaded", failure.Status.Detail);
+        }
+
+        Assert.Equal(MeshCircuitState.Open, mesh.Invoker.CircuitStateOf(Service));
+        var started = Stopwatch.GetTimestamp();
+        var open = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (var _ in mesh.Client.CountAsync(new CountRequest { Count = 3 }, cancellationToken: Timeout))
+            {
+            }
+        });
+
+        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromMilliseconds(500));
+        Assert.Equal(StatusCode.Unavailable, open.StatusCode);
+        Assert.Equal($"circuit open for {Service}", open.Status.Detail);
+    }
+
+    [Fact(Timeout = 20_000)]
     public async Task RetrySafeCall_WhenNoInstanceServesYet_SucceedsOnceOneStarts()
     {
         await using var mesh = await MeshHarness.StartAsync(nats, serve: false,

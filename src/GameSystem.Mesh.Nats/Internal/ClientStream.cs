@@ -98,7 +98,9 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable, IRef
         }
     }
 
-    public async ValueTask StartAsync(TRequest request)
+    /// <param name="request">The request.</param>
+    /// <param name="previousAttempts">Attempts to open this call that failed before this one (sent as <c>grpc-previous-rpc-attempts</c>).</param>
+    public async ValueTask StartAsync(TRequest request, int previousAttempts = 0)
     {
         var inbox = _connection.NewInbox();
         try
@@ -107,6 +109,11 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable, IRef
             var headers = NatsMeshClient.RequestHeaders(_callOptions.Headers, _timeout is { } t ? GrpcTimeout.Format(t) : null, System.Diagnostics.Activity.Current);
             headers[WireHeaders.Window] = _options.StreamWindow.ToString(CultureInfo.InvariantCulture);
             headers[WireHeaders.Heartbeat] = ((long)_options.StreamHeartbeat.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            if (previousAttempts > 0)
+            {
+                headers[WireHeaders.PreviousRpcAttempts] = previousAttempts.ToString(CultureInfo.InvariantCulture);
+            }
+
             await _connection.PublishAsync(_subject, request, headers, inbox, MessageSerializer<TRequest>.Instance, cancellationToken: _lifetime.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
