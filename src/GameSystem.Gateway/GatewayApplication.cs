@@ -48,10 +48,9 @@ public static class GatewayApplication
         // Built once: the document is as immutable as the route table it describes.
         var openApi = OpenApiDocumentBuilder.ToJson(OpenApiDocumentBuilder.Build(routes));
 
-        if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null)
-        {
-            builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        }
+        // The public URLs (--urls or ASPNETCORE_URLS over GameSystem:Gateway:Urls), and the scrape's own, if any.
+        var publicUrls = builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? options.Urls;
+        builder.WebHost.UseUrls([.. publicUrls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), .. options.MetricsUrls.Select(u => u.GetLeftPart(UriPartial.Authority))]);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -113,6 +112,24 @@ public static class GatewayApplication
             provider.GetRequiredService<LegacyForwarder>()));
 
         var app = builder.Build();
+        if (options.MetricsUrls.Count > 0)
+        {
+            // By the port the connection came in on, never the Host header a caller writes: the
+            // metrics ports serve the scrape alone, the public ones never serve it.
+            var metricsPorts = options.MetricsUrls.Select(u => u.Port).ToHashSet();
+            app.Use((context, next) =>
+            {
+                var onMetricsPort = metricsPorts.Contains(context.Connection.LocalPort);
+                if (onMetricsPort == (context.Request.Path == GameSystemTelemetry.MetricsPath))
+                {
+                    return next(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
+        }
+
         app.UseGatewayProtection(options);
         if (options.WebRoot is { } webRoot)
         {
@@ -145,12 +162,24 @@ public static class GatewayApplication
         return app;
     }
 
-    /// <summary>The addresses Kestrel listens on, once started.</summary>
+    /// <summary>The public addresses Kestrel listens on, once started (not those of <see cref="GatewayOptions.MetricsUrls"/>).</summary>
     public static IReadOnlyList<string> Addresses(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        return [.. app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? []];
+        var metricsPorts = app.Services.GetRequiredService<GatewayOptions>().MetricsUrls.Select(u => u.Port).ToHashSet();
+        return [.. AllAddresses(app).Where(a => !metricsPorts.Contains(new Uri(a).Port))];
     }
+
+    /// <summary>Where the gateway serves <c>/metrics</c>, once started: its metrics addresses, or its public ones.</summary>
+    public static IReadOnlyList<string> MetricsAddresses(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var metricsPorts = app.Services.GetRequiredService<GatewayOptions>().MetricsUrls.Select(u => u.Port).ToHashSet();
+        return metricsPorts.Count == 0 ? Addresses(app) : [.. AllAddresses(app).Where(a => metricsPorts.Contains(new Uri(a).Port))];
+    }
+
+    private static IEnumerable<string> AllAddresses(WebApplication app) =>
+        app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
 
     // ASP.NET Core starts a request's Activity (from the caller's traceparent) only when someone
     // listens; the mesh client carries Activity.Current on, so the caller's trace continues.

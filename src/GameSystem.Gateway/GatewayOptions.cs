@@ -45,6 +45,13 @@ internal sealed record GatewayOptions
     /// </summary>
     public string? WebRoot { get; init; }
 
+    /// <summary>
+    /// Where <c>/metrics</c> is served instead of the public port (<c>Metrics:Urls</c>, separated by
+    /// ';', each with its own port, e.g. <c>http://10.0.0.5:9464</c>): those ports answer the scrape
+    /// and nothing else, and the public port answers 404 for it. Unset: on the public port.
+    /// </summary>
+    public IReadOnlyList<Uri> MetricsUrls { get; init; } = [];
+
     /// <summary>Reads <c>GameSystem:Gateway</c>.</summary>
     public static GatewayOptions Read(IConfiguration configuration)
     {
@@ -61,7 +68,25 @@ internal sealed record GatewayOptions
             CorsAllowedOrigins = ReadOrigins(section.GetSection("Cors")),
             CorsAllowCredentials = section.GetSection("Cors").ReadBool("AllowCredentials", false),
             WebRoot = ReadWebRoot(section),
+            MetricsUrls = ReadMetricsUrls(section.GetSection("Metrics")),
         };
+    }
+
+    private static List<Uri> ReadMetricsUrls(IConfigurationSection metrics)
+    {
+        var urls = new List<Uri>();
+        foreach (var text in (metrics["Urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(text.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal), UriKind.Absolute, out var url)
+                || url.Scheme != Uri.UriSchemeHttp || url.IsDefaultPort || url.Port == 0 || url.AbsolutePath != "/")
+            {
+                throw new SettingException($"{metrics.Path}:Urls", $"'{text}' must be an http URL with a port of its own and no path, e.g. http://127.0.0.1:9464.");
+            }
+
+            urls.Add(url);
+        }
+
+        return urls;
     }
 
     private static string? ReadWebRoot(IConfigurationSection section)

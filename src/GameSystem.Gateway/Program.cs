@@ -25,6 +25,8 @@ await using (app.ConfigureAwait(false))
         Console.WriteLine($"GameSystem gateway listening on {address} (OpenAPI: {address}{GatewayApplication.OpenApiPath}, reference: {address}{GatewayApplication.DocsPath})");
     }
 
+    Console.WriteLine($"GameSystem gateway metrics: {string.Join(", ", GatewayApplication.MetricsAddresses(app).Select(a => a + "/metrics"))}");
+
     await app.WaitForShutdownAsync().ConfigureAwait(false);
     return 0;
 }

@@ -123,4 +123,37 @@ public sealed class GatewayProtectionTests(NatsServerFixture nats)
 
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WithMetricsUrls_TheScrapeIsServedThereAlone_AndNotOnThePublicPort()
+    {
+        var port = ServerProcess.FreePort();
+        await using var gateway = await GatewayHarness.StartAsync(nats, $"--GameSystem:Gateway:Metrics:Urls=http://127.0.0.1:{port}");
+        using var metricsPort = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+        using var scrape = await metricsPort.GetAsync(new Uri("/metrics", UriKind.Relative), Ct);
+        using var apiOnMetricsPort = await metricsPort.GetAsync(new Uri("/openapi.json", UriKind.Relative), Ct);
+        using var publicScrape = await gateway.GetAsync("/metrics", Ct);
+        using var publicSpoofed = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Host = $"127.0.0.1:{port}" } };
+        using var spoofed = await gateway.Http.SendAsync(publicSpoofed, Ct);
+        using var api = await gateway.GetAsync("/openapi.json", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+        Assert.Contains("# TYPE ", await scrape.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, apiOnMetricsPort.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, publicScrape.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, spoofed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, api.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1")]
+    [InlineData("https://127.0.0.1:9464")]
+    [InlineData("http://127.0.0.1:9464/metrics")]
+    public void MetricsUrlsWithoutAPortOfTheirOwn_StopStartUpNamingTheSetting(string url)
+    {
+        var error = Assert.Throws<GameSystem.Settings.SettingException>(() => GatewayApplication.Build(["--GameSystem:Identity:Mode=Off", $"--GameSystem:Gateway:Metrics:Urls={url}"]));
+
+        Assert.Contains("GameSystem:Gateway:Metrics:Urls", error.Message, StringComparison.Ordinal);
+    }
 }
