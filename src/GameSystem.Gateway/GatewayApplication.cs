@@ -166,7 +166,7 @@ public static class GatewayApplication
     public static IReadOnlyList<string> Addresses(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var metricsPorts = app.Services.GetRequiredService<GatewayOptions>().MetricsUrls.Select(u => u.Port).ToHashSet();
+        var metricsPorts = (app.Services.GetService<GatewayOptions>()?.MetricsUrls ?? []).Select(u => u.Port).ToHashSet();
         return [.. AllAddresses(app).Where(a => !metricsPorts.Contains(new Uri(a).Port))];
     }
 
@@ -174,7 +174,7 @@ public static class GatewayApplication
     public static IReadOnlyList<string> MetricsAddresses(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var metricsPorts = app.Services.GetRequiredService<GatewayOptions>().MetricsUrls.Select(u => u.Port).ToHashSet();
+        var metricsPorts = (app.Services.GetService<GatewayOptions>()?.MetricsUrls ?? []).Select(u => u.Port).ToHashSet();
         return metricsPorts.Count == 0 ? Addresses(app) : [.. AllAddresses(app).Where(a => metricsPorts.Contains(new Uri(a).Port))];
     }
 

@@ -541,11 +541,13 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
     {
-        var (stream, first) = await OpenStreamAsync(request, call, cancellationToken).ConfigureAwait(false);
+        var stream = new ClientStream<TRequest, TResponse>(_connection, call, SubjectOf(call.Method), Options, cancellationToken);
         await using var streamScope = stream.ConfigureAwait(false);
+        _streams.TryAdd(stream, 0);
         try
         {
-            for (var more = first; more; more = await stream.MoveNextAsync().ConfigureAwait(false))
+            await stream.StartAsync(request).ConfigureAwait(false);
+            while (await stream.MoveNextAsync().ConfigureAwait(false))
             {
                 yield return stream.Current;
             }
@@ -555,73 +557,6 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
             _streams.TryRemove(stream, out _);
         }
     }
-
-    /// <summary>
-    /// Opens a server stream up to its first message (or its end) through the target service's
-    /// pipeline: the breaker counts and refuses stream opens as it does unary calls, and a
-    /// retry-safe method is retried while nothing has reached the caller (gRFC A6 commits a call
-    /// at its first response message); after that a failure is the caller's.
-    /// </summary>
-    private async ValueTask<(ClientStream<TRequest, TResponse> Stream, bool First)> OpenStreamAsync<TRequest, TResponse>(
-        TRequest request, MeshClientCall<TRequest, TResponse> call, CancellationToken cancellationToken)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        var route = RouteOf(call.Method);
-        var attempt = new StreamAttempt<TRequest, TResponse>(this, request, call, route.Subject, cancellationToken);
-        if (route.Pipeline == ResiliencePipeline.Empty)
-        {
-            return Unwrap(await OpenAttemptAsync(attempt, previousAttempts: 0).ConfigureAwait(false), call.Method);
-        }
-
-        var context = ResilienceContextPool.Shared.Get(call.Method.Name, cancellationToken);
-        try
-        {
-            // Retries stop at the caller's deadline, or the contract's timeout of the stream; a watch has neither.
-            var timeout = call.Options.Deadline is { } deadline && deadline != DateTime.MaxValue ? deadline - DateTime.UtcNow : call.Method.DefaultTimeout;
-            context.Properties.Set(ServiceResilience.Deadline, timeout is { } t && t < MaxTimerWait
-                ? Stopwatch.GetTimestamp() + (long)(Math.Max(0, t.TotalSeconds) * Stopwatch.Frequency)
-                : long.MaxValue);
-            return Unwrap(await route.Pipeline.ExecuteOutcomeAsync(
-                static (context, attempt) => attempt.Client.OpenAttemptAsync(attempt, context.Properties.GetValue(ServiceResilience.PreviousAttempts, 0)),
-                context,
-                attempt).ConfigureAwait(false), call.Method);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
-
-    /// <summary>One attempt to open a stream. Never throws: a failure is the outcome, for the pipeline to judge.</summary>
-    private async ValueTask<Outcome<(ClientStream<TRequest, TResponse> Stream, bool First)>> OpenAttemptAsync<TRequest, TResponse>(StreamAttempt<TRequest, TResponse> attempt, int previousAttempts)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        var stream = new ClientStream<TRequest, TResponse>(_connection, attempt.Call, attempt.Subject, Options, attempt.CancellationToken);
-        _streams.TryAdd(stream, 0);
-        try
-        {
-            await stream.StartAsync(attempt.Request, previousAttempts).ConfigureAwait(false);
-            return Outcome.FromResult((stream, await stream.MoveNextAsync().ConfigureAwait(false)));
-        }
-        catch (RpcException ex)
-        {
-            _streams.TryRemove(stream, out _);
-            await stream.DisposeAsync().ConfigureAwait(false);
-            return Outcome.FromException<(ClientStream<TRequest, TResponse>, bool)>(ex);
-        }
-    }
-
-    /// <summary>What every attempt to open one stream shares.</summary>
-    private readonly record struct StreamAttempt<TRequest, TResponse>(
-        NatsMeshClient Client,
-        TRequest Request,
-        MeshClientCall<TRequest, TResponse> Call,
-        string Subject,
-        CancellationToken CancellationToken)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new();
 
     internal static TimeSpan? ResolveTimeout(MeshMethod method, DateTime? deadline, TimeSpan fallback)
     {

@@ -344,8 +344,7 @@ public sealed class StreamingTests(NatsServerFixture nats)
     [Fact(Timeout = 30_000)]
     public async Task Count_WhenTheServerFallsSilentAfterOpen_FailsAfterThreeEchoedIntervals()
     {
-        // Retries off: a stream silent before its first message is retried (on another instance), which this fake server never answers.
-        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromSeconds(5), MaxRetryAttempts = 0 }, serve: false);
+        await using var mesh = await MeshHarness.StartAsync(nats, client: o => o with { StreamHeartbeat = TimeSpan.FromSeconds(5) }, serve: false);
         await using var server = await FakeStreamServer.StartAsync(mesh, Timeout);
         await using var stream = mesh.Client.CountAsync(new CountRequest { Count = 1 }, cancellationToken: Timeout).GetAsyncEnumerator(Timeout);
         var first = stream.MoveNextAsync().AsTask();

@@ -98,9 +98,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable, IRef
         }
     }
 
-    /// <param name="request">The request.</param>
-    /// <param name="previousAttempts">Attempts to open this call that failed before this one (sent as <c>grpc-previous-rpc-attempts</c>).</param>
-    public async ValueTask StartAsync(TRequest request, int previousAttempts = 0)
+    public async ValueTask StartAsync(TRequest request)
     {
         var inbox = _connection.NewInbox();
         try
@@ -109,11 +107,6 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable, IRef
             var headers = NatsMeshClient.RequestHeaders(_callOptions.Headers, _timeout is { } t ? GrpcTimeout.Format(t) : null, System.Diagnostics.Activity.Current);
             headers[WireHeaders.Window] = _options.StreamWindow.ToString(CultureInfo.InvariantCulture);
             headers[WireHeaders.Heartbeat] = ((long)_options.StreamHeartbeat.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
-            if (previousAttempts > 0)
-            {
-                headers[WireHeaders.PreviousRpcAttempts] = previousAttempts.ToString(CultureInfo.InvariantCulture);
-            }
-
             await _connection.PublishAsync(_subject, request, headers, inbox, MessageSerializer<TRequest>.Instance, cancellationToken: _lifetime.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
