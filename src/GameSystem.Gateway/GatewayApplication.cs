@@ -166,7 +166,7 @@ public static class GatewayApplication
     public static IReadOnlyList<string> Addresses(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var metricsPorts = (app.Services.GetService<GatewayOptions>()?.MetricsUrls ?? []).Select(u => u.Port).ToHashSet();
+        var metricsPorts = MetricsPorts(app);
         return [.. AllAddresses(app).Where(a => !metricsPorts.Contains(new Uri(a).Port))];
     }
 
@@ -174,9 +174,13 @@ public static class GatewayApplication
     public static IReadOnlyList<string> MetricsAddresses(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var metricsPorts = (app.Services.GetService<GatewayOptions>()?.MetricsUrls ?? []).Select(u => u.Port).ToHashSet();
+        var metricsPorts = MetricsPorts(app);
         return metricsPorts.Count == 0 ? Addresses(app) : [.. AllAddresses(app).Where(a => metricsPorts.Contains(new Uri(a).Port))];
     }
+
+    // Any WebApplication: one that is no gateway (a test's legacy backend) has no metrics ports.
+    private static HashSet<int> MetricsPorts(WebApplication app) =>
+        [.. (app.Services.GetService<GatewayOptions>()?.MetricsUrls ?? []).Select(u => u.Port)];
 
     private static IEnumerable<string> AllAddresses(WebApplication app) =>
         app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];

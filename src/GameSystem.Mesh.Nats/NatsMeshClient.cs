@@ -385,7 +385,7 @@ public sealed class NatsMeshClient : IMeshCallInvoker, IAsyncDisposable
         $"{method.Path} was never sent: the NATS connection was {state.ToString().ToLowerInvariant()} until the deadline passed.";
 
     /// <summary>The longest a timer waits (about 24 days); a deadline beyond it means none.</summary>
-    private static readonly TimeSpan MaxTimerWait = TimeSpan.FromDays(24);
+    internal static readonly TimeSpan MaxTimerWait = TimeSpan.FromDays(24);
 
     // The retry predicate needs the deadline only after a failure, so a call that succeeds
     // carries nothing in its context.

@@ -9,21 +9,6 @@ namespace GameSystem.Mesh.Nats.Internal;
 /// The client side of one server stream: subscribes to a per-call inbox, checks sequence
 /// numbers, grants credit as it consumes, sends heartbeats, and detects a silent server.
 /// </summary>
-/// <summary>What the client needs of a stream to end it from outside: nats-server refused one of its publishes.</summary>
-internal interface IRefusableStream
-{
-    /// <summary>The method subject the stream's request went to.</summary>
-    string Subject { get; }
-
-    /// <summary>Where the stream's control messages (credit, heartbeats, cancel) go, once the server opened it.</summary>
-    string? Control { get; }
-
-    MeshMethod Method { get; }
-
-    /// <summary>Ends the stream with <paramref name="error"/> at once, instead of at its silence timeout.</summary>
-    void Refuse(RpcException error);
-}
-
 internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable, IRefusableStream
     where TRequest : class, IMessage<TRequest>, new()
     where TResponse : class, IMessage<TResponse>, new()
@@ -68,7 +53,7 @@ internal sealed class ClientStream<TRequest, TResponse> : IAsyncDisposable, IRef
         }
 
         // Beyond what a timer can wait (about 24 days), a deadline means "none".
-        if (_timeout is { } t && t <= TimeSpan.FromDays(24))
+        if (_timeout is { } t && t <= NatsMeshClient.MaxTimerWait)
         {
             _deadline = DateTime.UtcNow + t;
             _lifetime.CancelAfter(t);
