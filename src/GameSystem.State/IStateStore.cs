@@ -88,7 +88,11 @@ public interface IStateStore
     /// </remarks>
     ValueTask<StatePage> ListAsync(string prefix, int pageSize = 100, string? pageToken = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Reads several entries (of any partitions) at once; null where a key is absent.</summary>
+    /// <summary>
+    /// Reads several entries (of any partitions) at once; null where a key is absent. The entries
+    /// of one partition are one snapshot: no transaction commits between their reads. Entries of
+    /// different partitions are not (a Redis Cluster keeps them on different shards).
+    /// </summary>
     /// <returns>One entry (or null) per key, in the order of <paramref name="keys"/>.</returns>
     ValueTask<IReadOnlyList<StateEntry?>> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default);
 

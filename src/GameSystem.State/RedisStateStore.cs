@@ -108,13 +108,32 @@ public sealed class RedisStateStore : IStateStore, IStateOutboxStore
                 return [];
             }
 
-            // One pipelined HMGET per key: keys of any partitions, each routed to its shard.
+            // One HMGET per key, each routed to its partition's shard. The keys of one partition
+            // are read in one MULTI/EXEC, so they are a snapshot: a transaction committing
+            // between two plain pipelined reads would show its write to one key and not to the
+            // other (a retried write saw the balance it had charged but not the idempotency key
+            // it had claimed, and was refused for want of funds).
             var reads = new Task<RedisValue[]>[keys.Count];
-            for (var i = 0; i < reads.Length; i++)
+            var batches = new List<Task<bool>>();
+            foreach (var partition in Enumerable.Range(0, keys.Count).GroupBy(i => StateKeys.PartitionOf(keys[i], nameof(keys)), StringComparer.Ordinal))
             {
-                reads[i] = _unprefixed.HashGetAsync(Full(keys[i]), EntryFields);
+                var indexes = partition.ToList();
+                if (indexes.Count == 1)
+                {
+                    reads[indexes[0]] = _unprefixed.HashGetAsync(Full(keys[indexes[0]]), EntryFields);
+                    continue;
+                }
+
+                var snapshot = _unprefixed.CreateTransaction();
+                foreach (var i in indexes)
+                {
+                    reads[i] = snapshot.HashGetAsync(Full(keys[i]), EntryFields);
+                }
+
+                batches.Add(snapshot.ExecuteAsync());
             }
 
+            await Within(Task.WhenAll(batches), cancellationToken).ConfigureAwait(false);
             var values = await Within(Task.WhenAll(reads), cancellationToken).ConfigureAwait(false);
             return [.. values.Select(v => ToEntry(v[0], v[1]))];
         }

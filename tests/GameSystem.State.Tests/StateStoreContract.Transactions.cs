@@ -286,6 +286,41 @@ public abstract partial class StateStoreContract
         await Assert.ThrowsAsync<ArgumentException>(async () => await Store.GetManyAsync(["bad key"], Timeout));
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task GetMany_OfOnePartition_IsASnapshot_NeverHalfOfATransaction()
+    {
+        // A writer moves two keys of one partition together (as payment writes a wallet and the
+        // idempotency key it claims); a reader must never see one moved and not the other.
+        var partition = NewPartition();
+        string[] keys = [Key(partition, "claim"), Key(partition, "balance")];
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
+        var writer = Task.Run(async () =>
+        {
+            for (var n = 1; n <= 400 && !stop.IsCancellationRequested; n++)
+            {
+                var value = BitConverter.GetBytes(n);
+                var result = await Store.ExecuteAsync(new StateTransaction().Set(keys[0], value).Set(keys[1], value), Timeout);
+                Assert.True(result.Succeeded);
+            }
+        }, Timeout);
+
+        var torn = 0;
+        var reads = 0;
+        while (!writer.IsCompleted)
+        {
+            var entries = await Store.GetManyAsync(keys, Timeout);
+            reads++;
+            if (entries[0]?.Value.ToArray() is var first && entries[1]?.Value.ToArray() is var second && !(first ?? []).AsSpan().SequenceEqual(second ?? []))
+            {
+                torn++;
+            }
+        }
+
+        await writer;
+        Assert.True(reads > 10, $"only {reads} reads ran beside the writer");
+        Assert.Equal(0, torn);
+    }
+
     /// <summary>
     /// Property: seeded random transfers between a few wallets of one partition, run by
     /// concurrent workers as optimistic transactions (read, then write at the versions read,
