@@ -165,7 +165,11 @@ public sealed class ResilienceTests(NatsServerFixture nats)
         {
             Resilience = o.Resilience with { Retry = o.Resilience.Retry with { MaxRetryAttempts = 10, InitialBackoff = TimeSpan.FromMilliseconds(150), MaxBackoff = TimeSpan.FromMilliseconds(150), BackoffMultiplier = 1 } },
         });
-        await using var instance = await StandIn.StartAsync(mesh, "Lookup", _ => Reply.Fail(StatusCode.Unavailable, "stopping"));
+        // A fixed schedule (the server's pushback), not the jittered backoff: attempts at 0, 180, 360
+        // and 540 ms; a fifth would start at 720, past the deadline, so the client stops at the
+        // fourth's answer. With jitter a last attempt may start 1 ms before the deadline and, on a
+        // loaded machine, rightly end DEADLINE_EXCEEDED, which made this test flaky.
+        await using var instance = await StandIn.StartAsync(mesh, "Lookup", _ => Reply.Fail(StatusCode.Unavailable, "stopping", pushback: "180"));
         var deadline = TimeSpan.FromMilliseconds(600);
 
         var started = Stopwatch.GetTimestamp();
